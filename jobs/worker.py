@@ -1,0 +1,105 @@
+"""The worker process: claim a job, run its handler, record the outcome; repeat.
+
+Connector errors decide what happens next: retryable ones (rate limited, 5xx, timeout, host
+unreachable) reschedule with backoff and at least the wait the ITSM asked for; an open circuit
+breaker reschedules without spending an attempt; anything else makes the job dead at once (an
+admin must act: wrong credentials, a field not on the screen), visible in logs and metrics.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+from connectors.errors import CircuitOpen, ConnectorError
+from jobs.queue import ClaimedJob, LeaseLost, claim_next_job, complete_job, default_worker_id, fail_job
+from jobs.registry import handler_for
+from ops.metrics import JOB_SECONDS, JOBS_FINISHED
+from runtime import Runtime
+
+log = logging.getLogger("xla.worker")
+
+
+def run_worker(settings, *, once: bool = False, worker_id: str | None = None,
+               stop: threading.Event | None = None) -> int:
+    """Run `settings.worker.concurrency` loops until SIGTERM/SIGINT (or, with `once`, an empty queue)."""
+    from ops.logging import configure_logging, secret_env_names
+
+    configure_logging(settings.service.log_level, settings.service.log_format, secret_env_names(settings))
+    runtime = Runtime.build(settings)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    name = worker_id or default_worker_id()
+    loops = [threading.Thread(target=work_loop, args=(runtime, f"{name}/{i}", stop, once), daemon=True)
+             for i in range(settings.worker.concurrency)]
+    log.info("worker.started", extra={"worker": name, "loops": len(loops)})
+    for loop in loops:
+        loop.start()
+    for loop in loops:
+        loop.join()
+    runtime.close()
+    log.info("worker.stopped", extra={"worker": name})
+    return 0
+
+
+def work_loop(runtime: Runtime, worker_id: str, stop: threading.Event, once: bool = False) -> None:
+    settings = runtime.settings.worker
+    while not stop.is_set():
+        job = claim_next_job(runtime.sessions, worker_id, settings.lease_s)
+        if job is None:
+            if once:
+                return
+            stop.wait(settings.poll_interval_s)
+            continue
+        run_job(runtime, job)
+
+
+def run_job(runtime: Runtime, job: ClaimedJob) -> str:
+    """Run one claimed job to an outcome; returns the outcome or the new state after a failure."""
+    settings = runtime.settings.worker
+    context = {"job": job.id, "kind": job.kind, "attempt": job.attempt, "connection": job.connection_id,
+               "ticket": job.ticket_key}
+    started = time.monotonic()
+    try:
+        result = handler_for(job.kind)(runtime, job)
+        complete_job(runtime.sessions, job, result.outcome, result.apply)
+        JOBS_FINISHED.labels(job.kind, result.outcome).inc()
+        log.info("job.done", extra={**context, "outcome": result.outcome})
+        return result.outcome
+    except LeaseLost:
+        JOBS_FINISHED.labels(job.kind, "lease_lost").inc()
+        log.warning("job.lease_lost", extra=context)
+        return "lease_lost"
+    except CircuitOpen as exc:
+        state = _fail(runtime, job, exc, retryable=True, count_attempt=False)
+        log.info("job.waiting_for_breaker", extra={**context, "retry_after_s": exc.retry_after_s})
+        return state
+    except ConnectorError as exc:
+        state = _fail(runtime, job, exc, retryable=exc.retryable)
+        level = logging.WARNING if state == "queued" else logging.ERROR
+        log.log(level, "job.failed" if state == "queued" else "job.dead",
+                extra={**context, "error": type(exc).__name__, "detail": str(exc),
+                       "retry_after_s": exc.retry_after_s})
+        return state
+    except Exception as exc:  # a bug or a poison payload: retried, then dead and replayable
+        state = _fail(runtime, job, exc, retryable=True)
+        log.exception("job.crashed" if state == "queued" else "job.dead", extra=context)
+        return state
+    finally:
+        JOB_SECONDS.labels(job.kind).observe(time.monotonic() - started)
+
+
+def _fail(runtime: Runtime, job: ClaimedJob, exc: Exception, *, retryable: bool, count_attempt: bool = True) -> str:
+    settings = runtime.settings.worker
+    try:
+        state = fail_job(runtime.sessions, job, f"{type(exc).__name__}: {exc}", retryable=retryable,
+                         retry_after_s=getattr(exc, "retry_after_s", None),
+                         backoff_base_s=settings.backoff_base_s, backoff_cap_s=settings.backoff_cap_s,
+                         count_attempt=count_attempt)
+    except LeaseLost:
+        return "lease_lost"
+    JOBS_FINISHED.labels(job.kind, "dead" if state == "dead" else "retry").inc()
+    return state
