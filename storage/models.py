@@ -85,6 +85,10 @@ class Job(Base):
 
 class TicketState(Base):
     __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_caller", "caller_key", "opened_at"),
+        Index("ix_tickets_ci", "ci", "stage"),
+    )
 
     connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ticket_key: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -95,6 +99,15 @@ class TicketState(Base):
     service: Mapped[str | None] = mapped_column(String(200), nullable=True)
     assignment_group: Mapped[str | None] = mapped_column(String(200), nullable=True)
     channel: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    ci: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    priority: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    major_incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    caller_sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)
+    writes_hour_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    writes_in_hour: Mapped[int] = mapped_column(Integer, default=0)
     last_version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)   # canonical ticket as last seen
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
