@@ -71,8 +71,9 @@ def enqueue(session: Session, job: NewJob, *, default_max_attempts: int = 8) -> 
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return session.execute(statement).rowcount == 1
+    statement = (insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                 .returning(Job.id))
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def claim_next_job(sessions: sessionmaker[Session], worker_id: str, lease_s: float,
