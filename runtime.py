@@ -20,7 +20,10 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     _connectors: dict = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _identities: dict = field(default_factory=dict)
+    _mappings: dict = field(default_factory=dict)
+    _scoring_model: object = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -43,6 +46,51 @@ class Runtime:
                     hooks.append(record_itsm_call)
                 self._connectors[connection_id] = connector
             return self._connectors[connection_id]
+
+    def identity(self, connection_id: str):
+        """The integration user of a connection (asked once, then remembered), for the loop guard."""
+        with self._lock:
+            if connection_id not in self._identities:
+                self._identities[connection_id] = self.connector(connection_id).whoami()
+            return self._identities[connection_id]
+
+    def mapping(self, connection_id: str):
+        """The connection's mapping with Jira field names resolved to ids (catalogue read once).
+
+        Raises settings.ConfigError listing every field the instance does not have.
+        """
+        with self._lock:
+            if connection_id not in self._mappings:
+                from mappers import resolve_field_names
+                from settings import ConfigError
+
+                connection = self.settings.connection(connection_id)
+                catalogue = self.connector(connection_id).field_catalogue()
+                resolved, problems = resolve_field_names(connection.mapping, catalogue)
+                if problems:
+                    raise ConfigError([f"connections.{connection_id}.mapping: {p}" for p in problems])
+                self._mappings[connection_id] = resolved
+            return self._mappings[connection_id]
+
+    def owned_fields(self, connection_id: str) -> set[str]:
+        """Tool field ids the service writes on this connection (the loop guard ignores them)."""
+        from mappers import owned_fields
+
+        return set(owned_fields(self.mapping(connection_id)))
+
+    def fields_to_read(self, connection_id: str, ticket_key: str) -> list[str]:
+        from mappers import fields_to_read
+
+        connection = self.settings.connection(connection_id)
+        table = ticket_key.split(":", 1)[0] if connection.tool == "servicenow" else None
+        return list(fields_to_read(self.mapping(connection_id), connection.tool, table))
+
+    def scoring_model(self):
+        if self._scoring_model is None:
+            from scoring import build_model
+
+            self._scoring_model = build_model(self.settings.scoring)
+        return self._scoring_model
 
     def close(self) -> None:
         for connector in self._connectors.values():

@@ -1,0 +1,53 @@
+"""The loop guard: the service's own writes make the ITSM fire more webhooks.
+
+Three filters and a backstop: drop events whose actor is the integration user; drop events whose
+changes touch only fields the service owns; skip writes whose value the ticket already holds
+(done by the mapper's diff and the connectors); and cap writes per ticket per hour, counted and
+logged when hit.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from connectors.base import Identity
+from domain.events import TicketEvent
+from ops.metrics import LOOP_GUARD
+
+log = logging.getLogger("xla.loop_guard")
+
+# Fields every update touches; they never make an event "ours" or "theirs".
+HOUSEKEEPING = {"sys_updated_on", "sys_updated_by", "sys_mod_count", "updated", "sys_tags", "lastViewed"}
+
+
+def is_own_event(event: TicketEvent, identity: Identity | None, configured_user: str | None) -> bool:
+    """True when the event's actor is the integration user under any of its spellings."""
+    if not event.actor:
+        return False
+    names = {configured_user} if configured_user else set()
+    if identity is not None:
+        names |= {identity.key, identity.name, *identity.aliases}
+    names.discard(None)
+    actor = event.actor.strip().lower()
+    return actor in {str(name).strip().lower() for name in names}
+
+
+def touches_only_owned_fields(event: TicketEvent, owned_fields: set[str]) -> bool:
+    """True when the event names its changed fields and all of them are the service's own."""
+    changed = {field for field in event.changed_fields if field not in HOUSEKEEPING}
+    return bool(changed) and changed <= owned_fields
+
+
+def within_write_budget(hour_start: datetime | None, writes_in_hour: int, now: datetime, cap: int
+                        ) -> tuple[bool, datetime, int]:
+    """Whether one more write to a ticket fits the hourly cap; returns (allowed, hour_start, count)."""
+    if hour_start is None or now - hour_start >= timedelta(hours=1):
+        hour_start, writes_in_hour = now, 0
+    if writes_in_hour >= cap:
+        return False, hour_start, writes_in_hour
+    return True, hour_start, writes_in_hour + 1
+
+
+def count_drop(connection_id: str, reason: str, **context) -> None:
+    LOOP_GUARD.labels(connection_id, reason).inc()
+    log.info(f"loop_guard.{reason}", extra={"connection": connection_id, **context})

@@ -1,0 +1,111 @@
+"""The `process_event` job: one stored webhook event, turned into writes on its ticket.
+
+Order of work: loop guard on the event; one read of the ticket's current record; decide (map,
+enrich, score, plan writes); then, in the transaction that completes the job, record the ticket
+state, queue the write-back (keyed by ticket, version and content), and plan surveys.
+"""
+from __future__ import annotations
+
+import logging
+
+from connectors.errors import NotFound
+from domain.events import Lifecycle, TicketEvent
+from jobs.queue import NewJob, enqueue
+from jobs.registry import JobOutcome
+from pipeline.decide import decide
+from pipeline.loop_guard import count_drop, is_own_event, touches_only_owned_fields, within_write_budget
+from pipeline.state import load_known, record_decision
+from storage.clock import utcnow
+from storage.models import TicketState
+
+log = logging.getLogger("xla.pipeline")
+
+
+def process_event_job(runtime, job) -> JobOutcome:
+    event = TicketEvent.from_json(job.payload["event"])
+    connection = runtime.settings.connection(event.connection_id)
+    if connection is None:
+        log.warning("pipeline.unknown_connection", extra={"connection": event.connection_id})
+        return JobOutcome("ignored_unknown_connection")
+    connector = runtime.connector(connection.id)
+    context = {"connection": connection.id, "ticket": event.ticket_key, "delivery": event.delivery_id}
+
+    if is_own_event(event, runtime.identity(connection.id), connection.auth.user):
+        count_drop(connection.id, "own_actor", **context)
+        return JobOutcome("ignored_own_actor")
+    if touches_only_owned_fields(event, runtime.owned_fields(connection.id)):
+        count_drop(connection.id, "owned_fields_only", **context)
+        return JobOutcome("ignored_owned_fields")
+    if Lifecycle.DELETED in event.lifecycle:
+        return JobOutcome("ticket_deleted", lambda session: _forget(session, connection.id, event.ticket_key))
+
+    try:
+        raw = connector.get_ticket(event.ticket_key, runtime.fields_to_read(connection.id, event.ticket_key))
+    except NotFound:
+        log.info("pipeline.ticket_gone", extra=context)
+        return JobOutcome("ticket_gone")
+
+    now = utcnow()
+    with runtime.sessions() as session:
+        known = load_known(session, connection.id, event.ticket_key)
+        decision = decide(runtime.mapping(connection.id), runtime.scoring_model(), raw, known.snapshot,
+                          known.notes_written, session, now, hinted=event.lifecycle)
+    sentiment = caller_comment_sentiment(event, decision.ticket)
+    if sentiment is not None:
+        decision.snapshot["caller_sentiment"] = sentiment
+
+    def apply(session):
+        row = record_decision(session, decision, now)
+        if sentiment is not None:
+            row.caller_sentiment = sentiment
+        if decision.has_writes:
+            allowed, row.writes_hour_start, row.writes_in_hour = within_write_budget(
+                known.writes_hour_start, known.writes_in_hour, now, runtime.settings.worker.writes_per_ticket_per_hour)
+            if allowed:
+                enqueue(session, write_back_job_for(decision, job, raw.version),
+                        default_max_attempts=runtime.settings.worker.max_attempts)
+            else:
+                count_drop(connection.id, "write_cap", **context)
+        for survey_job in plan_surveys(runtime, session, connection, decision, event, now):
+            enqueue(session, survey_job, default_max_attempts=runtime.settings.worker.max_attempts)
+
+    return JobOutcome("decided" if decision.has_writes else "unchanged", apply)
+
+
+def write_back_job_for(decision, job, version) -> NewJob:
+    ticket = decision.ticket
+    return NewJob(
+        kind="write_back",
+        dedupe_key=f"write:{ticket.connection_id}:{ticket.ticket_key}:{version}:{decision.write_digest()}",
+        payload={"fields": decision.fields, "internal_note": decision.note, "marker": decision.note_marker,
+                 "note_stage": decision.note_stage, "number": ticket.number,
+                 "event_created_at": job.created_at.isoformat()},
+        connection_id=ticket.connection_id, ticket_key=ticket.ticket_key)
+
+
+def caller_comment_sentiment(event: TicketEvent, ticket) -> float | None:
+    """Sentiment of a public comment the caller wrote, or None when the event is not one."""
+    if Lifecycle.COMMENTED not in event.lifecycle or not event.comment_text or event.comment_public is False:
+        return None
+    caller = ticket.caller
+    if caller is None or not event.comment_author:
+        return None
+    author = event.comment_author.lower()
+    if author not in {str(v).lower() for v in (caller.key, caller.email, caller.name) if v}:
+        return None
+    from surveys.sentiment import analyse_caller_comment
+
+    return analyse_caller_comment(event.comment_text, ticket.language).score
+
+
+def plan_surveys(runtime, session, connection, decision, event, now) -> list[NewJob]:
+    from surveys.triggers import plan_surveys as plan
+
+    return plan(session, runtime.settings, connection, decision.ticket,
+                TicketEvent(**{**event.__dict__, "lifecycle": decision.steps}), now=now)
+
+
+def _forget(session, connection_id: str, ticket_key: str) -> None:
+    row = session.get(TicketState, (connection_id, ticket_key))
+    if row is not None:
+        row.stage = "deleted"
