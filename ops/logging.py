@@ -1,9 +1,9 @@
 """Structured JSON logs with stable message keys, scrubbed of secrets.
 
 Every log call uses a stable key as its message (`webhook.stored`, `jira.write.unchanged`) and
-puts context in `extra` (`connection`, `ticket`, ...), so logs can be searched by key. A filter
-replaces any configured secret value, and anything shaped like an Authorization header, with
-`[redacted]` before a record is written.
+puts context in `extra` (`connection`, `ticket`, ...), so logs can be searched by key. The
+formatter replaces every configured secret value, and anything shaped like an Authorization
+header, with `[redacted]` in the finished line (message, extras and traceback alike).
 """
 from __future__ import annotations
 
@@ -18,39 +18,21 @@ AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(basic|beare
 REDACTED = "[redacted]"
 
 
-class SecretScrubber(logging.Filter):
-    """Remove secret values from messages, arguments and extra fields of every record."""
+class ScrubbingFormatter(logging.Formatter):
+    """Wraps a formatter and removes secrets from everything it produced (message, extras, traceback)."""
 
-    def __init__(self, secrets: set[str] | None = None):
+    def __init__(self, inner: logging.Formatter, secrets: set[str] | None = None):
         super().__init__()
-        self.secrets = {s for s in (secrets or set()) if s and len(s) >= 4}
+        self.inner = inner
+        self.secrets = sorted({s for s in (secrets or set()) if s and len(s) >= 4}, key=len, reverse=True)
 
-    def scrub(self, value):
-        if isinstance(value, str):
-            for secret in self.secrets:
-                if secret in value:
-                    value = value.replace(secret, REDACTED)
-            return AUTH_HEADER.sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, value)
-        if isinstance(value, dict):
-            return {k: self.scrub(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(self.scrub(v) for v in value)
-        return value
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return AUTH_HEADER.sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        record.msg = self.scrub(record.msg) if isinstance(record.msg, str) else record.msg
-        for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD_ATTRS:
-                record.__dict__[key] = self.scrub(value)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
-        return True
-
-
-_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+    def format(self, record: logging.LogRecord) -> str:
+        return self.scrub(self.inner.format(record))
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json", secret_env_names: tuple[str, ...] = ()) -> None:
@@ -58,11 +40,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json", secret_env_names: 
     secrets = {os.environ[name] for name in secret_env_names if os.environ.get(name)}
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"levelname": "level", "asctime": "time"}))
+        inner = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                              rename_fields={"levelname": "level", "asctime": "time"})
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    handler.addFilter(SecretScrubber(secrets))
+        inner = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(ScrubbingFormatter(inner, secrets))
     handler.set_name("xla-bridge")
     root = logging.getLogger()
     # Replace only our own handler, so test harnesses and embedding code keep theirs.
