@@ -42,7 +42,17 @@ class InvalidRequest(ConnectorError):
 
 
 class RateLimited(ConnectorError):
+    """429: the vendor asks us to slow down; `retry_after_s` says for how long.
+
+    `reason` carries the vendor's `RateLimit-Reason` (Jira Cloud: `jira-burst-based`,
+    `jira-per-issue-on-write`, `jira-quota-...`) or ServiceNow's `X-RateLimit-Rule`, when sent.
+    """
+
     retryable = True
+
+    def __init__(self, message: str, *, reason: str | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.reason = reason
 
 
 class Timeout(ConnectorError):
@@ -50,7 +60,17 @@ class Timeout(ConnectorError):
 
 
 class HostUnreachable(ConnectorError):
+    """No answer: the host refused or dropped the connection, or its name does not resolve."""
+
     retryable = True
+
+
+class ConnectionLost(HostUnreachable):
+    """The connection broke after the request was sent: a write may or may not have taken effect.
+
+    Retrying is safe only for idempotent calls; an append is retried by the job layer, which
+    looks for the append's marker first.
+    """
 
 
 class ServerError(ConnectorError):
