@@ -58,6 +58,7 @@ class TicketSearch:
     open_only: bool = False
     major_incident_only: bool = False
     limit: int = 100
+    number: str | None = None        # the human-facing number or key (INC0010001, SD-12)
 
 
 @dataclass(frozen=True)
