@@ -1,4 +1,171 @@
-"""Placeholder until the webhook endpoint lands: an empty blueprint keeps the app importable."""
-from flask import Blueprint
+"""`POST /webhooks/<connection id>`: the one door ticket events come in by.
+
+In order: the connection exists; the body is within the size limit and declared JSON; the
+signature holds on the raw bytes (nothing is parsed before); the payload parses; the event is
+committed to the inbox; then the answer. Every answer is counted by outcome in
+`xla_webhooks_received_total` and logged with a stable key. docs/webhooks.md lists each status.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from domain.events import TicketEvent
+from ops.metrics import WEBHOOK_SECONDS, WEBHOOKS
+from settings.model import ConnectionSettings
+from storage.db import transaction
+from webhooks.errors import SignatureRejected
+from webhooks.inbox import InboxUnavailable, InboxWriter
+from webhooks.outcomes import Ignored, Unrecognised, Unsupported
+from webhooks.quarantine import quarantine_payload
+from webhooks.secrets import SecretUnavailable, signing_secrets
+from webhooks.tools import TOOLS, kept_headers
 
 blueprint = Blueprint("webhooks", __name__)
+log = logging.getLogger("xla.webhooks")
+
+INBOX_WRITER_KEY = "xla.webhooks.inbox_writer"
+RETRY_AFTER_S = "10"
+_writer_lock = threading.Lock()
+
+
+@blueprint.post("/webhooks/<connection_id>")
+def receive_webhook(connection_id: str):
+    runtime = current_app.extensions["xla"]
+    connection = runtime.settings.connection(connection_id)
+    if connection is None or connection.tool not in TOOLS:
+        # The id comes from the caller: it is neither logged in full nor used as a metric label.
+        log.warning("webhook.unknown_connection", extra={"connection": connection_id[:64]})
+        WEBHOOKS.labels("-", "unknown_connection").inc()
+        return _error(404, "unknown_connection", "no connection with this id is configured")
+    started = time.perf_counter()
+    try:
+        outcome, response = _receive(runtime, connection)
+    finally:
+        WEBHOOK_SECONDS.labels(connection.id).observe(time.perf_counter() - started)
+    WEBHOOKS.labels(connection.id, outcome).inc()
+    return response
+
+
+def _receive(runtime, connection: ConnectionSettings) -> tuple[str, Response | tuple]:
+    """The outcome label and the response for one delivery to a known connection."""
+    limits = runtime.settings.webhooks
+    tool = TOOLS[connection.tool]
+    context = {"connection": connection.id}
+
+    if request.content_length is not None and request.content_length > limits.max_body_bytes:
+        return "too_large", _too_large(context, limits.max_body_bytes)
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return "too_large", _too_large(context, limits.max_body_bytes)
+    if len(body) > limits.max_body_bytes:
+        return "too_large", _too_large(context, limits.max_body_bytes)
+    if not _declares_json(request.mimetype):
+        log.warning("webhook.unsupported_media", extra={**context, "content_type": request.mimetype[:100]})
+        return "unsupported_media", _error(415, "unsupported_media", "send the event as application/json")
+
+    try:
+        secrets = signing_secrets(connection)
+        if secrets:
+            tool.verify(body, request.headers, secrets, now=time.time(), tolerance_s=limits.timestamp_tolerance_s)
+    except SignatureRejected as exc:
+        log.warning("webhook.unauthorized", extra={**context, "reason": exc.reason})
+        return "unauthorized", _error(401, "unauthorized", f"signature check failed: {exc.reason}")
+    except SecretUnavailable as exc:
+        log.error("webhook.secret_unavailable", extra={**context, "problem": str(exc)})
+        return "unavailable", _unavailable("the webhook secret of this connection is not available")
+
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        log.warning("webhook.not_json", extra=context)
+        return "unsupported_media", _error(415, "unsupported_media", "the body is not UTF-8 JSON")
+
+    try:
+        parsed = tool.parse(connection.id, request.headers, payload)
+    except Exception:  # a parser bug: keep the payload for replay instead of failing the sender forever
+        log.exception("webhook.parser_failed", extra=context)
+        parsed = Unrecognised(f"{connection.tool}.parser_failed")
+
+    if isinstance(parsed, Ignored):
+        log.info("webhook.ignored", extra={**context, "reason": parsed.reason})
+        return "ignored", (jsonify(status="ignored", reason=parsed.reason), 200)
+    if isinstance(parsed, Unsupported):
+        logging.getLogger(f"xla.webhooks.{connection.tool}.unsupported").info(
+            "webhook.unsupported", extra={**context, "reason": parsed.reason})
+        return "unsupported", (jsonify(status="unsupported", reason=parsed.reason), 200)
+    if isinstance(parsed, Unrecognised):
+        return _quarantine(runtime, connection, parsed, body)
+    return _store(connection, parsed)
+
+
+def _store(connection: ConnectionSettings, event: TicketEvent) -> tuple[str, Response | tuple]:
+    context = {"connection": connection.id, "delivery": event.delivery_id, "ticket": event.ticket_key}
+    try:
+        is_new = _inbox_writer().store(event)
+    except InboxUnavailable as exc:
+        log.error("webhook.store_failed", extra={**context, "error": str(exc)})
+        return "unavailable", _unavailable("the event could not be stored; send it again")
+    if is_new:
+        log.info("webhook.stored", extra={**context, "lifecycle": [step.value for step in event.lifecycle]})
+        return "stored", (jsonify(status="stored", delivery_id=event.delivery_id), 202)
+    log.info("webhook.duplicate", extra=context)
+    return "duplicate", (jsonify(status="duplicate", delivery_id=event.delivery_id), 202)
+
+
+def _quarantine(runtime, connection: ConnectionSettings, parsed: Unrecognised,
+                body: bytes) -> tuple[str, Response | tuple]:
+    limits = runtime.settings.webhooks
+    context = {"connection": connection.id, "reason": parsed.reason}
+    try:
+        with transaction(runtime.sessions) as session:
+            kept_id = quarantine_payload(session, connection_id=connection.id, reason=parsed.reason,
+                                         headers=kept_headers(request.headers), body=body,
+                                         max_body_bytes=limits.quarantine_max_body_bytes,
+                                         max_rows=limits.quarantine_max_rows)
+    except Exception as exc:  # unable to keep it: let the sender retry rather than lose it
+        log.error("webhook.quarantine_failed", extra={**context, "error": type(exc).__name__})
+        return "unavailable", _unavailable("the payload could not be kept; send it again")
+    logging.getLogger(f"xla.webhooks.{connection.tool}.unrecognised").warning(
+        "webhook.unrecognised", extra={**context, "quarantine_id": kept_id})
+    return "unrecognised", _error(400, "unrecognised", f"payload not recognised: {parsed.reason}",
+                                  quarantine_id=kept_id)
+
+
+def _inbox_writer() -> InboxWriter:
+    app = current_app._get_current_object()
+    writer = app.extensions.get(INBOX_WRITER_KEY)
+    if writer is None:
+        with _writer_lock:
+            writer = app.extensions.get(INBOX_WRITER_KEY)
+            if writer is None:
+                runtime = app.extensions["xla"]
+                # Answer before gunicorn gives up on the request, so the sender gets a clean 503.
+                writer = InboxWriter(runtime.sessions, wait_s=max(1.0, runtime.settings.server.timeout_s * 0.8),
+                                     max_attempts=runtime.settings.worker.max_attempts)
+                app.extensions[INBOX_WRITER_KEY] = writer
+    return writer
+
+
+def _declares_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def _error(status: int, code: str, message: str, **more) -> tuple[Response, int]:
+    return jsonify(error=code, message=message, **more), status
+
+
+def _too_large(context: dict, limit: int) -> tuple[Response, int]:
+    log.warning("webhook.too_large", extra=context)
+    return _error(413, "too_large", f"the body exceeds {limit} bytes")
+
+
+def _unavailable(message: str) -> tuple[Response, int, dict]:
+    response, status = _error(503, "unavailable", message)
+    return response, status, {"Retry-After": RETRY_AFTER_S}

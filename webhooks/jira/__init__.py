@@ -1,0 +1,1 @@
+"""Jira Cloud and Data Center webhooks: `verify.py` checks `X-Hub-Signature`, `parse.py` reads payloads."""
