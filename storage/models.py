@@ -141,6 +141,7 @@ class Survey(Base):
         UniqueConstraint("token_hash", name="uq_survey_token"),
         Index("ix_surveys_ticket", "connection_id", "ticket_key"),
         Index("ix_surveys_state", "state", "expires_at"),
+        Index("ix_surveys_person", "person_key", "state"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -160,6 +161,11 @@ class Survey(Base):
     next_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolution_version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The link token is derived from the service secret and this salt; only its hash is stored.
+    token_salt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    token_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)  # e-mail while open, then cleared
+    resolution_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # reopen count at creation
 
 
 class SurveyResponse(Base):
