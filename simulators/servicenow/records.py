@@ -198,6 +198,7 @@ class RecordStore:
         with self._lock:
             rows = [dict(r) for r in self.tables["sys_journal_field"].values()
                     if r["element_id"] == sys_id and r["name"] == table_name and r["element"] == element]
+        rows.reverse()  # rows are in insertion order: within one second the later one is newer
         rows.sort(key=lambda r: r["sys_created_on"], reverse=True)
         return rows
 

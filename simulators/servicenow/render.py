@@ -54,7 +54,7 @@ def journal_display(store: RecordStore, table_name: str, sys_id: str, element: s
     if element == "comments_and_work_notes":
         entries = store.journal_entries(table_name, sys_id, "comments") + \
             store.journal_entries(table_name, sys_id, "work_notes")
-        entries.sort(key=lambda entry: entry["sys_created_on"], reverse=True)
+        entries.sort(key=lambda entry: entry["sys_created_on"], reverse=True)  # stable: ties keep order
     else:
         entries = store.journal_entries(table_name, sys_id, element)
     label = {"comments": "Additional comments", "work_notes": "Work notes"}
