@@ -52,7 +52,7 @@ def create_app(options: JiraOptions | None = None) -> Flask:
         Raises JiraError 403 for read-only users and 404 for unknown issues; returns a 429
         response when the issue's write budget is spent, else the issue id.
         """
-        if state.is_read_only(g.login):
+        if state.is_read_only(g.user):
             raise JiraError(403, ["You do not have permission to edit issues in this project."])
         issue = state.instance.require(issue_ref)
         refusal = state.rate_limits.check_issue_write(issue.id)
@@ -78,7 +78,7 @@ def create_app(options: JiraOptions | None = None) -> Flask:
         refusal = state.rate_limits.check_request(user.handle)
         if refusal is not None:
             decision, reason = refusal
-            return too_many_requests(decision, reason, deployment, 1.0)
+            return too_many_requests(decision, reason, deployment, state.rate_limits.burst.window_s)
         return None
 
     @app.errorhandler(JiraError)
@@ -144,7 +144,7 @@ def create_app(options: JiraOptions | None = None) -> Flask:
     # issues ------------------------------------------------------------------------------------
     @app.post(f"{API}/issue")
     def create_issue():
-        if state.is_read_only(g.login):
+        if state.is_read_only(g.user):
             raise JiraError(403, ["You do not have permission to create issues in this project."])
         issue, events = state.instance.create_issue(g.user.handle, _json_body())
         publish(events)
@@ -216,6 +216,20 @@ def create_app(options: JiraOptions | None = None) -> Flask:
             return refused
         publish(state.instance.transition(g.user.handle, issue_id, _json_body()))
         return "", 204
+
+    # worklogs ----------------------------------------------------------------------------------
+    @app.get(f"{API}/issue/<ref>/worklog")
+    def list_worklogs(ref: str):
+        return jsonify(renderer().worklogs_page(state.instance.require(ref)))
+
+    @app.post(f"{API}/issue/<ref>/worklog")
+    def add_worklog(ref: str):
+        issue_id, refused = write_limited(ref)
+        if refused is not None:
+            return refused
+        worklog, events = state.instance.log_work(g.user.handle, issue_id, _json_body())
+        publish(events)
+        return jsonify(renderer().worklog(state.instance.require(issue_id), worklog)), 201
 
     # comments ----------------------------------------------------------------------------------
     @app.get(f"{API}/issue/<ref>/comment")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from dataclasses import dataclass
 
 from flask import Response, jsonify
@@ -28,7 +29,7 @@ def api_user_for_login(login: str) -> JiraUser:
     else:
         name = login
         email = f"{login}@example.com"
-    display = " ".join(part.capitalize() for part in name.replace("_", ".").split(".") if part)
+    display = " ".join(part.capitalize() for part in re.split(r"[._-]+", name) if part)
     return JiraUser(handle=f"api:{login}", name=name, display_name=display or name, email=email,
                     agent=True)
 

@@ -9,6 +9,7 @@ issues through these same methods with past timestamps, so their changelogs are 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -18,7 +19,7 @@ from simulators.jira.directory import CLOUD, JiraUser, UserDirectory, user_ref
 from simulators.jira.fields import (FieldCatalogue, FieldDef, FieldValueError, custom_value_strings,
                                     parse_custom_value)
 from simulators.jira.issues import (ChangeItem, Comment, History, Issue, IssueStore, PROJECT_ID,
-                                    PROJECT_KEY, PROJECT_NAME, utc_now)
+                                    PROJECT_KEY, Worklog, utc_now)
 from simulators.jira.workflow import (INITIAL_STATUS, RESOLUTIONS, STATUSES, Transition,
                                       available_transitions, find_transition,
                                       resolution_by_name_or_id)
@@ -359,13 +360,32 @@ class JiraInstance:
                 raise JiraError(404, [f"The property with key '{key}' does not exist."])
             del issue.properties[key]
 
-    # worklogs (seeding only) -------------------------------------------------------------------
-    def log_work(self, actor: str, id_or_key: str, seconds: int, comment: str, at: datetime) -> None:
-        from simulators.jira.issues import Worklog
+    # worklogs ----------------------------------------------------------------------------------
+    def log_work(self, actor: str, id_or_key: str, body: object, *,
+                 at: datetime | None = None) -> tuple[Worklog, list[IssueEvent]]:
+        """`POST /rest/api/2/issue/{id}/worklog` (`timeSpentSeconds` or `timeSpent` like "1h 30m").
+
+        Raises JiraError 400 for a missing or unreadable duration, 404 for an unknown issue.
+        """
+        if not isinstance(body, dict):
+            raise JiraError(400, ["Can not deserialize the request body as a worklog."])
+        seconds = _worklog_seconds(body)
+        comment = body.get("comment") if isinstance(body.get("comment"), str) else ""
         with self.store.lock:
             issue = self.require(id_or_key)
-            issue.worklogs.append(Worklog(self.store.next_id("worklog"), actor, comment,
-                                          at - timedelta(seconds=seconds), seconds, at, at))
+            moment = at or self.now()
+            worklog = Worklog(self.store.next_id("worklog"), actor, comment,
+                              moment - timedelta(seconds=seconds), seconds, moment, moment)
+            draft = issue.snapshot()
+            draft.worklogs.append(worklog)
+            items = self._diff(issue, draft)
+            items.append(ChangeItem("WorklogId", "jira", "WorklogId", None, None, worklog.id, worklog.id))
+            history = History(self.store.next_id("history"), actor, moment, items)
+            draft.histories.append(history)
+            draft.updated = moment
+            self.store.add(draft)
+            return worklog, [IssueEvent("jira:issue_updated", draft.snapshot(), actor, moment,
+                                        "issue_work_logged", history=history)]
 
     # internals ---------------------------------------------------------------------------------
     def _new_comment(self, actor: str, text: str, properties: dict, moment: datetime) -> Comment:
@@ -592,6 +612,12 @@ class JiraInstance:
                                     old_status.id if old_status else None,
                                     old_status.name if old_status else None,
                                     new_status.id, new_status.name))
+        spent_before = sum(w.time_spent_seconds for w in before.worklogs) or None
+        spent_after = sum(w.time_spent_seconds for w in after.worklogs) or None
+        if spent_before != spent_after:
+            items.append(ChangeItem("timespent", "jira", "timespent",
+                                    _text(spent_before), _text(spent_before),
+                                    _text(spent_after), _text(spent_after)))
         for definition in self.catalogue.custom_fields():
             old, new = before.custom.get(definition.id), after.custom.get(definition.id)
             if old != new:
@@ -656,6 +682,30 @@ def _find_comment(issue: Issue, comment_id: str) -> Comment:
         if comment.id == str(comment_id):
             return comment
     raise JiraError(404, [f"Can not find a comment for key: {comment_id}."])
+
+
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])", re.IGNORECASE)
+# Jira's default time tracking: a working day is 8 hours, a week 5 days.
+DURATION_UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
+
+
+def _worklog_seconds(body: dict) -> int:
+    if body.get("timeSpentSeconds") is not None:
+        try:
+            seconds = int(body["timeSpentSeconds"])
+        except (TypeError, ValueError):
+            seconds = 0
+    else:
+        text = str(body.get("timeSpent") or "")
+        parts = DURATION_PART.findall(text)
+        seconds = int(sum(float(n) * DURATION_UNITS[u.lower()] for n, u in parts)) if parts else 0
+    if seconds < 60:
+        raise JiraError(400, [], {"timeLogged": "You must indicate the time spent working."})
+    return seconds
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _named(value: object) -> str:

@@ -97,7 +97,7 @@ class LifecyclePlayer:
             target = TARGET_STATUS.get(issue.issue_type, {}).get(step.action)
             if target is not None:
                 if step.action == "resolve":
-                    self._log_work(issue_id, actor, plan, at)
+                    events += self._log_work(issue_id, actor, plan, at)
                 resolution = "Cannot Reproduce" if step.code == NOT_REPRODUCIBLE else "Done"
                 events += self._move(issue_id, actor, target, at, resolution=resolution)
         if step.text:
@@ -161,10 +161,12 @@ class LifecyclePlayer:
             body["fields"] = {"resolution": {"name": resolution}}
         return self.instance.transition(actor, issue_id, body, at=at)
 
-    def _log_work(self, issue_id: str, actor: str, plan: TicketPlan, at: datetime | None) -> None:
-        moment = at or self.instance.now()
+    def _log_work(self, issue_id: str, actor: str, plan: TicketPlan, at: datetime | None) -> list[IssueEvent]:
+        """Agents log their time before resolving (a stable, plan-derived amount)."""
         minutes = 30 + (int(plan.id.rsplit("-", 1)[-1]) * 17) % 150
-        self.instance.log_work(actor, issue_id, minutes * 60, "Diagnosis and fix.", moment)
+        _, events = self.instance.log_work(actor, issue_id, {"timeSpentSeconds": minutes * 60,
+                                                             "comment": "Diagnosis and fix."}, at=at)
+        return events
 
 
 def build_instance(world: World, deployment: str, anchor: datetime,

@@ -30,23 +30,27 @@ DEFAULT_PER_ISSUE_WINDOW_S = 2.0
 class JiraRateLimits:
     """The three limiters and their settings (`PUT /_sim/limits` changes them)."""
 
-    def __init__(self, *, burst: int | None = DEFAULT_BURST_PER_SECOND, per_hour: int | None = None,
-                 per_issue_writes: int | None = DEFAULT_PER_ISSUE_WRITES,
+    def __init__(self, *, burst: int | None = DEFAULT_BURST_PER_SECOND, burst_window_s: float = 1.0,
+                 per_hour: int | None = None, per_issue_writes: int | None = DEFAULT_PER_ISSUE_WRITES,
                  per_issue_window_s: float = DEFAULT_PER_ISSUE_WINDOW_S) -> None:
-        self.burst = SlidingWindowLimiter(burst, 1.0)
+        self.burst = SlidingWindowLimiter(burst, burst_window_s)
         self.hourly = HourlyUserLimiter(per_hour)
         self.per_issue = SlidingWindowLimiter(per_issue_writes, per_issue_window_s)
 
     def settings(self) -> dict:
-        return {"burst": self.burst.limit, "per_hour": self.hourly.per_hour,
+        return {"burst": self.burst.limit, "burst_window_s": self.burst.window_s,
+                "per_hour": self.hourly.per_hour,
                 "per_issue_writes": self.per_issue.limit, "per_issue_window_s": self.per_issue.window_s}
 
     def apply(self, changes: Mapping) -> dict:
-        """Change any of burst, per_hour, per_issue_writes, per_issue_window_s (0 or null: off).
+        """Change any of burst, burst_window_s, per_hour, per_issue_writes, per_issue_window_s.
 
-        Raises ValueError for unknown keys or negative numbers. Counters start afresh.
+        A limit of 0 or null turns it off. `burst_window_s` (a simulator extra, default 1 s) lets a
+        test make the burst window long enough to be hit deterministically. Raises ValueError for
+        unknown keys or negative numbers. Counters start afresh.
         """
-        known = {"burst", "per_hour", "per_issue_writes", "per_issue_window_s"}
+        known = {"burst", "burst_window_s", "per_hour", "per_issue_writes", "per_issue_window_s"}
+        windows = ("per_issue_window_s", "burst_window_s")
         unknown = set(changes) - known
         if unknown:
             raise ValueError(f"unknown limits: {sorted(unknown)}")
@@ -56,14 +60,14 @@ class JiraRateLimits:
                 numbers[key] = 0
                 continue
             try:
-                number = float(value) if key == "per_issue_window_s" else int(value)
+                number = float(value) if key in windows else int(value)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{key} must be a number") from exc
-            if number < 0 or (key == "per_issue_window_s" and number == 0):
+            if number < 0 or (key in windows and number == 0):
                 raise ValueError(f"{key} must be positive")
             numbers[key] = number
-        if "burst" in numbers:
-            self.burst.configure(limit=numbers["burst"])
+        if "burst" in numbers or "burst_window_s" in numbers:
+            self.burst.configure(limit=numbers.get("burst"), window_s=numbers.get("burst_window_s"))
         if "per_hour" in numbers:
             self.hourly.set_limit(numbers["per_hour"] or None)
         if "per_issue_writes" in numbers or "per_issue_window_s" in numbers:

@@ -90,8 +90,10 @@ class JiraSimulatorState(SimulatorState):
         self.rate_limits.reset()
         self.headers.clear()
 
-    def is_read_only(self, login: str) -> bool:
-        return login in self.options.read_only_users
+    def is_read_only(self, user) -> bool:
+        """True when the options list this user (by login, user name or email) as read-only."""
+        names = {user.name.lower(), (user.email or "").lower(), user.handle.removeprefix("api:").lower()}
+        return any(entry.lower() in names for entry in self.options.read_only_users)
 
     # webhooks ----------------------------------------------------------------------------------
     def publish(self, events: list[IssueEvent], base_url: str) -> list[str]:
