@@ -87,14 +87,18 @@ def _describe(info: FieldInfo) -> str:
 
 def _missing_line(tool: str, reference: str, index: _Index, table: str | None = None) -> str:
     if tool == "servicenow":
-        where = f"ServiceNow table {table} has no column" if table else "ServiceNow has no column"
-        line = f"{where} {reference!r}"
+        subject = f"ServiceNow table {table} has no column" if table else "ServiceNow has no column"
+        line = f"{subject} {reference!r}"
     else:
         line = f"Jira has no field named {reference!r}"
     hint = index.suggestion(reference)
     fix = f"did you mean {hint!r}?" if hint else (
         "create the field (see docs/mappings.md) or map this to an existing one")
     return f"{line}; {fix}"
+
+
+def _at(where: str, path: str) -> str:
+    return f"{where}.{path}" if where else path
 
 
 def _needs_catalogue(reference: str, tool: str) -> bool:
@@ -105,14 +109,14 @@ def _needs_catalogue(reference: str, tool: str) -> bool:
 
 
 def resolve_field_names(mapping: ConnectionMapping, catalogue: Sequence[FieldInfo], *,
-                        where: str = "mapping") -> tuple[ConnectionMapping, list[str]]:
+                        where: str = "") -> tuple[ConnectionMapping, list[str]]:
     """Rewrite every field reference of `mapping` as the tool's field id, using `catalogue`.
 
     Output fields also take the catalogue's value shape, length and allowed options. Returns the
     resolved mapping and one problem line per output reference, or admin-written inbound
     reference, that names no field or several fields. Inbound references that came from the
     defaults and that this instance lacks are dropped quietly (those attributes are then unknown).
-    Lines start with `where`. Never raises.
+    Lines are relative to the mapping table, or start with `where` when given. Never raises.
     """
     return _resolve(mapping, _Index(catalogue), where, table=None)
 
@@ -135,10 +139,10 @@ def _resolve(mapping: ConnectionMapping, index: _Index, where: str,
             return found[0].id
         if len(found) > 1:
             ids = ", ".join(info.id for info in found)
-            problems.append(f"{where}.{path}: {TOOL_NAMES[tool]} has several fields named {reference!r} ({ids}); "
+            problems.append(f"{_at(where, path)}: {TOOL_NAMES[tool]} has several fields named {reference!r} ({ids}); "
                             f"write the id of the one you mean instead of the name")
         elif required or written_by_admin(path):
-            problems.append(f"{where}.{path}: {_missing_line(tool, reference, index, table)}")
+            problems.append(f"{_at(where, path)}: {_missing_line(tool, reference, index, table)}")
         return None
 
     def resolve_all(references: tuple[str, ...], path: str) -> tuple[str, ...]:
@@ -174,26 +178,25 @@ def _learn(target: OutboundField, info: FieldInfo | None, tool: str) -> Outbound
 
 
 def check_mapping(mapping: ConnectionMapping, catalogue: Sequence[FieldInfo], tool: str, *,
-                  where: str = "mapping") -> list[str]:
+                  where: str = "") -> list[str]:
     """Every reason a read or a write through `mapping` would fail against `catalogue`, one line each.
 
-    `where` prefixes each line (pass `connections[N].mapping`). For ServiceNow the catalogue may
-    hold several tables (FieldInfo.table); every mapped table found in it is checked, and a mapped
-    table absent from a multi-table catalogue is reported. Never raises.
+    Lines are relative to the mapping table (`outbound.score: ...`), or start with `where` when
+    given (`connections[0].mapping`). A ServiceNow catalogue may hold columns of several tables
+    (`FieldInfo.table`; columns inherited from `task` count for every task table): when it holds
+    more than one mapped table, each is checked on its own. Never raises.
     """
     if tool != mapping.tool:
-        return [f"{where}: a {mapping.tool} mapping cannot be checked against a {tool} catalogue"]
+        return [f"{where or 'mapping'}: a {mapping.tool} mapping cannot be checked against a {tool} catalogue"]
+    catalogue = list(catalogue)
+    present = [table for table in mapping.tables if any(info.table == table for info in catalogue)]
     problems: list[str] = []
-    if tool == "servicenow" and any(info.table for info in catalogue):
-        by_table = _tables_of(catalogue)
-        for table in mapping.tables:
-            if table not in by_table:
-                problems.append(f"{where}.tables.{table}: ServiceNow returned no columns for table {table!r}; "
-                                "check the table name and that the integration user may read sys_dictionary")
-                continue
-            problems.extend(_check_one(mapping, by_table[table].fields, tool, where, table))
+    if tool == "servicenow" and len(present) > 1:
+        for table in present:
+            pool = [info for info in catalogue if info.table in (table, "task", None)]
+            problems.extend(_check_one(mapping, pool, tool, where, table))
     else:
-        problems.extend(_check_one(mapping, list(catalogue), tool, where, None))
+        problems.extend(_check_one(mapping, catalogue, tool, where, present[0] if len(present) == 1 else None))
     return list(dict.fromkeys(problems))
 
 
@@ -207,7 +210,7 @@ def _check_one(mapping: ConnectionMapping, catalogue: list[FieldInfo], tool: str
         info = index.by_id.get(target.field)
         if info is None:
             continue  # already reported as missing or ambiguous
-        path = f"{where}.outbound.{output}"
+        path = _at(where, f"outbound.{output}")
         if not info.writable:
             problems.append(f"{path}: {TOOL_NAMES[tool]} field {_describe(info)} is read-only for the integration "
                             "user; grant write access to it or map this output to another field")
@@ -226,6 +229,6 @@ def _check_one(mapping: ConnectionMapping, catalogue: list[FieldInfo], tool: str
                 if value not in allowed:
                     close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.5)
                     hint = f"did you mean {close[0]!r}? " if close else ""
-                    problems.append(f"{where}.choices.{output}.{word}: found {value!r}, which {_describe(info)} "
+                    problems.append(f"{_at(where, f'choices.{output}.{word}')}: found {value!r}, which {_describe(info)} "
                                     f"does not allow; {hint}expected one of {', '.join(allowed)}")
     return problems

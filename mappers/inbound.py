@@ -44,7 +44,7 @@ def map_ticket(raw: RawTicket, mapping: ConnectionMapping) -> Ticket:
 
     caller = reader.person("caller")
     vip = _is_vip(reader, mapping) or bool(caller and caller.vip)
-    language = language_code(reader.text("language")) or (caller.language if caller else None)
+    language = language_code(reader.text("language")) or (language_code(caller.language) if caller else None)
     location = reader.display("location") or reader.text("location") or (caller.country if caller else None)
     if caller is not None and (vip != caller.vip or (language and not caller.language)):
         caller = Person(key=caller.key, name=caller.name, email=caller.email, vip=vip,

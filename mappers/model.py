@@ -138,10 +138,6 @@ class ConnectionMapping:
         merged.update(overrides)
         return MappingProxyType(merged)
 
-    def owned_fields(self) -> frozenset[str]:
-        """Tool field ids the service writes: changes touching only these are our own echo."""
-        return frozenset(out.field for out in self.outbound.values() if out.enabled)
-
     def names_of(self, references: tuple[str, ...]) -> frozenset[str]:
         """Every spelling of `references` (ids and display names, casefolded), for changelog matching."""
         spellings = set()
@@ -157,3 +153,8 @@ class ConnectionMapping:
         return replace(self, inbound=MappingProxyType(dict(inbound)), tables=MappingProxyType(dict(tables)),
                        outbound=MappingProxyType(dict(outbound)), field_names=MappingProxyType(dict(field_names)),
                        resolved=True)
+
+
+def owned_fields(mapping: ConnectionMapping) -> frozenset[str]:
+    """Tool field ids the service writes: a change touching only these is the echo of our own write."""
+    return frozenset(out.field for out in mapping.outbound.values() if out.enabled)

@@ -238,6 +238,8 @@ class TargetSchema(StrictSchema):
 
 class ScoringSchema(StrictSchema):
     prior_score = number("the score when nothing about a ticket is known", validate=_range(0, 100))
+    emphasis = number("how much more a troubled indicator counts (0: a plain weighted mean)",
+                      validate=_range(0, 10))
     operational_confidence = number("confidence when every indicator is known and there is no survey (0..1)",
                                     validate=_range(0, 1))
     max_reasons = whole("reasons kept per score", validate=validate.Range(
@@ -253,6 +255,19 @@ class ScoringSchema(StrictSchema):
         if "targets" in data:
             data["targets"] = tuple(data["targets"])
         return ScoringModel(**data)
+
+
+def build_model(section: ScoringModel | dict | None) -> ScoringModel:
+    """The scoring model of a `[scoring]` section: the validated model itself (what the settings
+    loader stores), or a raw table validated now. Raises settings.ConfigError listing every problem."""
+    if isinstance(section, ScoringModel):
+        return section
+    model, problems = load_scoring_section(dict(section or {}))
+    if problems:
+        from settings.errors import ConfigError
+
+        raise ConfigError([f"scoring.{line}" for line in problems])
+    return model
 
 
 def load_scoring_section(raw: dict) -> tuple[ScoringModel, list[str]]:

@@ -14,18 +14,24 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 
+IN_PROGRESS_CHANGE, RECENT_CHANGE = "in_progress", "recently_implemented"
+CHANGE_STATES = (None, IN_PROGRESS_CHANGE, RECENT_CHANGE, "none")
+
+
 @dataclass(frozen=True)
 class ExperienceContext:
     """What is known around one ticket when it is scored.
 
     - caller_recent_tickets / caller_recent_poor: the caller's other tickets in the look-back
       window, and how many of those ended with a poor experience.
-    - repeat_contact: the caller came back about the same issue (a reopen by other means).
+    - repeat_contact / repeat_of: the caller came back about the same issue (a reopen by other
+      means), and the number of the earlier ticket when known.
     - reassignments / reopens: counts from the audit trail when better than the ticket's own.
     - time_in_state_hours: hours spent per canonical stage ("on_hold": 26.5, ...).
     - sla_breached / sla_at_risk: from the tool's SLA records.
     - open_major_incident / major_incident_number: a major incident is open on the same CI.
-    - change_on_ci ("in_progress" or "recent") / change_number: a change touches the same CI.
+    - change_on_ci / change_number: a change touches the same CI: "in_progress", "recently_implemented"
+      ("recent" is read the same), "none" (checked, there is none) or None (not checked).
     - last_survey_rating (0-10) / last_sentiment (-1..1): the caller's previous survey answer.
     - caller_comment_sentiment (-1..1): the tone of the caller's comments on this ticket.
     - as_of: when the context was built; open tickets are timed up to this moment.
@@ -34,6 +40,7 @@ class ExperienceContext:
     caller_recent_tickets: int | None = None
     caller_recent_poor: int | None = None
     repeat_contact: bool | None = None
+    repeat_of: str | None = None
     reassignments: int | None = None
     reopens: int | None = None
     time_in_state_hours: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
@@ -50,8 +57,16 @@ class ExperienceContext:
 
     def __post_init__(self):
         object.__setattr__(self, "time_in_state_hours", MappingProxyType(dict(self.time_in_state_hours or {})))
-        if self.change_on_ci not in (None, "in_progress", "recent"):
-            raise ValueError(f"change_on_ci: found {self.change_on_ci!r}; expected 'in_progress', 'recent' or None")
+        if self.change_on_ci == "recent":
+            object.__setattr__(self, "change_on_ci", RECENT_CHANGE)
+        if self.change_on_ci not in CHANGE_STATES:
+            raise ValueError(f"change_on_ci: found {self.change_on_ci!r}; expected 'in_progress', "
+                             f"'{RECENT_CHANGE}', 'none' or None")
+
+    @classmethod
+    def from_mapping(cls, context: "Mapping[str, Any] | None") -> "ExperienceContext":
+        """The context a dict of its fields describes (what enrichment returns). Raises like `coerce`."""
+        return cls.coerce(context)
 
     @classmethod
     def coerce(cls, context: "ExperienceContext | Mapping[str, Any] | None") -> "ExperienceContext":

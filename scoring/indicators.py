@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from domain.ticket import Stage, Ticket
-from scoring.context import ExperienceContext, SurveyResult
+from scoring.context import IN_PROGRESS_CHANGE, RECENT_CHANGE, ExperienceContext, SurveyResult
 from scoring.model import Indicators, ScoringModel, SurveySettings
 
 NEGATIVE_TONE = -0.25
@@ -40,7 +40,9 @@ def hours_text(hours: float) -> str:
     return f"{hours:.1f} h" if hours < 10 else f"{hours:.0f} h"
 
 
-REPEAT_CONTACT_WORDS = "caller contacted us again about the same issue"
+def repeat_contact_words(repeat_of: str | None) -> str:
+    earlier = f" ({repeat_of})" if repeat_of else ""
+    return f"caller contacted us again about the same issue{earlier}"
 
 
 def major_incident_words(number: str | None) -> str:
@@ -49,7 +51,7 @@ def major_incident_words(number: str | None) -> str:
 
 def change_words(state: str, number: str | None) -> str:
     which = f"change {number}" if number else "a change"
-    return f"{which} is in progress on the same CI" if state == "in_progress" else \
+    return f"{which} is in progress on the same CI" if state == IN_PROGRESS_CHANGE else \
         f"{which} was implemented on the same CI recently"
 
 
@@ -130,9 +132,10 @@ def sla(ticket: Ticket, context: ExperienceContext, settings: Indicators) -> Ind
         return IndicatorResult("sla", own.breached, own.weight, problem="SLA breached")
     if context.sla_at_risk:
         return IndicatorResult("sla", own.at_risk, own.weight, problem="SLA at risk")
-    if breached is None and context.sla_at_risk is None:
+    if breached is None:
+        # "not at risk" alone proves nothing: there may be no SLA record at all.
         return IndicatorResult("sla", None, own.weight)
-    return IndicatorResult("sla", 100.0, own.weight, praise="SLA met" if breached is False else "SLA on track")
+    return IndicatorResult("sla", 100.0, own.weight, praise="SLA met")
 
 
 def waiting(ticket: Ticket, context: ExperienceContext, settings: Indicators) -> IndicatorResult:
@@ -157,7 +160,7 @@ def repeat_contact(ticket: Ticket, context: ExperienceContext, settings: Indicat
         return IndicatorResult("repeat_contact", None, own.weight)
     if context.repeat_contact:
         return IndicatorResult("repeat_contact", own.value, own.weight,
-                               problem=REPEAT_CONTACT_WORDS)
+                               problem=repeat_contact_words(context.repeat_of))
     return IndicatorResult("repeat_contact", 100.0, own.weight, praise="first contact about this issue")
 
 
@@ -195,10 +198,10 @@ def major_incident(ticket: Ticket, context: ExperienceContext, settings: Indicat
 
 def change_on_ci(ticket: Ticket, context: ExperienceContext, settings: Indicators) -> IndicatorResult:
     own = settings.change_on_ci
-    if context.change_on_ci == "in_progress":
+    if context.change_on_ci == IN_PROGRESS_CHANGE:
         return IndicatorResult("change_on_ci", own.in_progress, own.weight,
                                problem=change_words(context.change_on_ci, context.change_number))
-    if context.change_on_ci == "recent":
+    if context.change_on_ci == RECENT_CHANGE:
         return IndicatorResult("change_on_ci", own.recent, own.weight,
                                problem=change_words(context.change_on_ci, context.change_number))
     if context.change_on_ci == "none":

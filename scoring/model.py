@@ -150,6 +150,7 @@ class ScoringModel:
     survey: SurveySettings = field(default_factory=SurveySettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     prior_score: float = 70.0            # the score when no indicator is known
+    emphasis: float = 2.0                # a troubled indicator's weight grows by emphasis x its shortfall
     operational_confidence: float = 0.7  # confidence when every indicator is known and no survey
     max_reasons: int = 3
     targets: tuple = ()                  # scoring.targets.XlaTarget, evaluated by evaluate_targets

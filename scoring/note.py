@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from domain.ticket import Ticket
-from scoring.context import ExperienceContext
-from scoring.indicators import REPEAT_CONTACT_WORDS, change_words, last_rating_words, major_incident_words
+from scoring.context import IN_PROGRESS_CHANGE, RECENT_CHANGE, ExperienceContext
+from scoring.indicators import change_words, last_rating_words, major_incident_words, repeat_contact_words
 from scoring.model import ScoringModel
 from scoring.risk import experience_risk
 from scoring.score import Score
@@ -32,10 +32,10 @@ def _context_facts(ticket: Ticket, context: ExperienceContext) -> list[str]:
         facts.append("VIP caller")
     if context.open_major_incident:
         facts.append(major_incident_words(context.major_incident_number))
-    if context.change_on_ci in ("in_progress", "recent"):
+    if context.change_on_ci in (IN_PROGRESS_CHANGE, RECENT_CHANGE):
         facts.append(change_words(context.change_on_ci, context.change_number))
     if context.repeat_contact:
-        facts.append(REPEAT_CONTACT_WORDS)
+        facts.append(repeat_contact_words(context.repeat_of))
     if context.caller_recent_tickets:
         poor = context.caller_recent_poor or 0
         facts.append(f"caller's recent tickets: {context.caller_recent_tickets}"

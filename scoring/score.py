@@ -1,15 +1,21 @@
 """The experience score of one ticket: indicators -> weighted mean -> band, reasons and confidence.
 
-    operational = sum(w_i * x_i) / sum(w_i) over the known indicators x_i (0..100)
+    v_i         = w_i * (1 + e * (100 - x_i) / 100)   effective weight of a known indicator x_i
+                  (w_i its configured weight, e the model's emphasis: a troubled indicator
+                  counts more, so one bad signal is not averaged away by many fine ones)
+    operational = sum(v_i * x_i) / sum(v_i) over the known indicators (0..100)
                   (the model's prior_score when none is known)
-    survey      = the same weighted mean over the answer's parts (rating*10, lost time, tone)
+    survey      = sum(u_p * y_p) / sum(u_p) over the answer's parts y_p (rating*10, lost time,
+                  tone) with their configured weights u_p
     score       = round(s * survey + (1 - s) * operational) with s = survey.weight, or
                   round(operational) without an answer
     band        = good if score > good_above, poor if score < poor_below, else average
 
-Reasons are ranked by the points each indicator costs the final score; with an answer, the
-rating leads ("survey: rated 3/10"). Confidence is the known share of the indicator weights
-times operational_confidence, and an answer removes survey.confidence of the remaining doubt.
+The operational score never rises when an indicator falls: its derivative in x_j has the sign
+of w_j * (1 + e * operational / 100), which is never negative. Reasons are ranked by the points
+each indicator costs the final score; with an answer, the rating leads ("survey: rated 3/10").
+Confidence is the known share of the configured weights times operational_confidence, and an
+answer removes survey.confidence of the remaining doubt.
 """
 from __future__ import annotations
 
@@ -55,13 +61,19 @@ def band_for(score: float, bands: Bands = DEFAULT_MODEL.bands) -> str:
     return AVERAGE
 
 
-def weighted_mean(parts: list[IndicatorResult]) -> float | None:
+def effective_weights(parts: list[IndicatorResult], emphasis: float = 0.0) -> dict[str, float]:
+    """The weight each known part with a positive weight counts with (see the module formula)."""
+    return {part.name: part.weight * (1.0 + emphasis * (100.0 - part.value) / 100.0)
+            for part in parts if part.known and part.weight > 0}
+
+
+def weighted_mean(parts: list[IndicatorResult], emphasis: float = 0.0) -> float | None:
     """The weighted mean of the known parts with a positive weight, or None when there are none."""
-    known = [part for part in parts if part.known and part.weight > 0]
-    total = sum(part.weight for part in known)
+    weights = effective_weights(parts, emphasis)
+    total = sum(weights.values())
     if total <= 0:
         return None
-    return sum(part.weight * part.value for part in known) / total
+    return sum(weights[part.name] * part.value for part in parts if part.name in weights) / total
 
 
 def _round(value: float) -> int:
@@ -82,24 +94,23 @@ def score_ticket(ticket: Ticket, context: ExperienceContext | Mapping[str, Any] 
     survey = SurveyResult.coerce(survey)
 
     operational = operational_indicators(ticket, context, model)
-    predicted = weighted_mean(operational)
+    predicted = weighted_mean(operational, model.emphasis)
     predicted = model.prior_score if predicted is None else predicted
     total_weight = sum(part.weight for part in operational if part.weight > 0)
     known_weight = sum(part.weight for part in operational if part.known and part.weight > 0)
     confidence = model.operational_confidence * (known_weight / total_weight if total_weight else 0.0)
 
     parts = list(operational)
-    share = {part.name: (part.weight / known_weight if known_weight else 0.0) for part in operational if part.known}
+    # share[name]: the fraction of the final score each part's value stands for (ranks the reasons)
+    share = _shares(effective_weights(operational, model.emphasis))
     if survey is None:
         final = predicted
     else:
         answers = survey_indicators(survey, model.survey)
-        answered = weighted_mean(answers)
         blend = model.survey.weight
-        final = blend * answered + (1.0 - blend) * predicted
-        answer_weight = sum(part.weight for part in answers if part.known and part.weight > 0)
+        final = blend * weighted_mean(answers) + (1.0 - blend) * predicted
         share = {name: (1.0 - blend) * value for name, value in share.items()}
-        share.update({part.name: blend * part.weight / answer_weight for part in answers if part.known})
+        share.update({name: blend * value for name, value in _shares(effective_weights(answers)).items()})
         parts.extend(answers)
         confidence += (1.0 - confidence) * model.survey.confidence
 
@@ -116,6 +127,11 @@ def score_ticket(ticket: Ticket, context: ExperienceContext | Mapping[str, Any] 
                                      for part in parts}),
         operational_score=_round(max(0.0, min(100.0, predicted))),
     )
+
+
+def _shares(weights: dict[str, float]) -> dict[str, float]:
+    total = sum(weights.values())
+    return {name: weight / total for name, weight in weights.items()} if total > 0 else {}
 
 
 def _reasons(parts: list[IndicatorResult], share: dict[str, float], survey: SurveyResult | None,
