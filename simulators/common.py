@@ -556,7 +556,8 @@ class SimulatorState:
         raise ValueError("this simulator has no configurable limits")
 
     def health(self) -> dict:
-        return {"status": "ok", "tool": self.tool, "uptime_s": round(time.time() - self.started_at, 3)}
+        return {"status": "ok", "tool": self.tool, "uptime_s": round(time.time() - self.started_at, 3),
+                "webhooks_idle": self.dispatcher.idle()}
 
     # full reset ------------------------------------------------------------------------------
     def reset(self) -> None:

@@ -115,5 +115,8 @@ def servicenow(servicenow_process, webhook_receiver) -> SimulatorProcess:
     servicenow_process.admin("PUT", "/webhook", {"url": webhook_receiver.url, "secret": WEBHOOK_SECRET})
     servicenow_process.admin("PUT", "/limits", {"per_hour": 5000})
     servicenow_process.admin("POST", "/reset")
+    # a delivery already on the wire when the reset came must land before the receiver forgets
+    wait_until(lambda: servicenow_process.admin("GET", "/health")["webhooks_idle"],
+               message="the simulator's webhook dispatcher to go idle")
     webhook_receiver.clear()
     return servicenow_process
