@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 PROJECT_ID = "10000"
@@ -110,8 +110,20 @@ class Issue:
     plan_id: str | None = None   # the world's ticket plan this issue was seeded from
 
     def snapshot(self) -> "Issue":
-        """An independent copy, for a webhook that must show the issue as it was at that moment."""
-        return copy.deepcopy(self)
+        """An independent copy, for a draft to change or a webhook that must show this moment.
+
+        Histories and worklogs are never changed once written, so they are shared; everything
+        a later change may touch (lists, dicts, comments) is copied.
+        """
+        twin = copy.copy(self)
+        twin.labels = list(self.labels)
+        twin.components = list(self.components)
+        twin.custom = dict(self.custom)
+        twin.comments = [replace(c, properties=dict(c.properties)) for c in self.comments]
+        twin.worklogs = list(self.worklogs)
+        twin.histories = list(self.histories)
+        twin.properties = dict(self.properties)
+        return twin
 
 
 class IssueStore:
