@@ -19,7 +19,6 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterator
 
 LANGUAGES = ("en", "de", "fr", "es", "nl")
 TICKET_KINDS = ("incident", "request", "change")
@@ -543,7 +542,7 @@ class _TicketMaker:
             else:
                 phase = "planned"
             plans.append(self.make_ticket(kind, phase, planned_rank=index - closed - in_progress))
-        plans.extend(self.make_major_incidents(plans, planned_count=planned))
+        plans.extend(self.make_major_incidents(planned_count=planned))
         plans.extend(self.make_related_changes(plans))
         return tuple(plans)
 
@@ -614,7 +613,7 @@ class _TicketMaker:
         # decide the moments: assignment early, resolution at `duration`, the rest in between
         first_assign = max(2, int(min(duration * 0.08, _RESPONSE_TARGET_MIN[priority] *
                                       (rng.uniform(1.2, 3.0) if breach and rng.random() < 0.4 else rng.uniform(0.1, 0.9)))))
-        work_group = service.support_group if kind == "incident" else service.support_group
+        work_group = service.support_group
         first_group = desk if rng.random() < 0.6 else work_group
         assignee = self.member_of(first_group)
         steps.append(Step(first_assign, "assign", desk_agent, group=first_group, assignee=assignee))
@@ -738,7 +737,7 @@ class _TicketMaker:
             steps=tuple(steps), change_type=change_type, risk=risk,
             planned_start_min=start, planned_end_min=start + window)
 
-    def make_major_incidents(self, plans: list[TicketPlan], planned_count: int) -> list[TicketPlan]:
+    def make_major_incidents(self, planned_count: int) -> list[TicketPlan]:
         """Two major incidents (one open at the anchor, one later) each with child incidents."""
         extra: list[TicketPlan] = []
         majors = (("ci-exch-01", "service-email", -180), ("ci-vpn-gw-01", "service-vpn",
@@ -786,7 +785,3 @@ def _duration_words(minutes: int) -> str:
         return f"{hours} hour" + ("s" if hours > 1 else "")
     return f"{minutes} minutes"
 
-
-def iter_steps(plan: TicketPlan) -> Iterator[tuple[int, Step]]:
-    """`(index, step)` pairs of a plan, for tools replaying a lifecycle."""
-    return iter(enumerate(plan.steps))

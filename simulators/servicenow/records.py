@@ -228,18 +228,15 @@ class RecordStore:
         return changes, journal
 
     def insert(self, table_name: str, values: dict, *, user: str, at: datetime | None = None,
-               emit: bool = True, sys_id: str | None = None, trusted: bool = False) -> dict:
-        """Create a record and return it. `trusted` writes read-only columns too (seeding)."""
+               emit: bool = True, sys_id: str | None = None) -> dict:
+        """Create a record as `user` and return it; `at` backdates it (seeding history).
+
+        Raises RecordError 400 for an unknown table, 403 when `sys_id` is already taken.
+        """
         table = self.table(table_name)
         with self._lock:
             stamp = self._stamp(at)
-            if trusted:
-                changes = {k: coerce_value(table.all_columns[k], v) for k, v in values.items()
-                           if k in table.all_columns and not table.all_columns[k].is_journal}
-                journal = {k: str(v) for k, v in values.items()
-                           if k in table.all_columns and table.all_columns[k].is_journal and v}
-            else:
-                changes, journal = self._writable_changes(table, values)
+            changes, journal = self._writable_changes(table, values)
             wanted_id = sys_id or (str(values.get("sys_id", "")).strip() or None)
             new_id = wanted_id or uuid.uuid4().hex
             if new_id in self.tables[table.name]:
@@ -251,7 +248,7 @@ class RecordStore:
             record.update(sys_id=new_id, sys_created_on=stamp, sys_updated_on=stamp,
                           sys_created_by=user, sys_updated_by=user, sys_mod_count="0",
                           sys_class_name=table.name)
-            if table.number_prefix and not (trusted and changes.get("number")):
+            if table.number_prefix:
                 record["number"] = self._next_number(table)
             if table.name in TICKET_TABLES:
                 rules.on_insert(self, table, record, user, stamp)
@@ -268,8 +265,7 @@ class RecordStore:
             return dict(record)
 
     def update(self, table_name: str, sys_id: str, values: dict, *, user: str,
-               at: datetime | None = None, emit: bool = True,
-               trusted: bool = False) -> tuple[dict, tuple[str, ...]]:
+               at: datetime | None = None, emit: bool = True) -> tuple[dict, tuple[str, ...]]:
         """Apply `values` to a record; returns `(record, changed field names)`.
 
         Nothing is written (no new `sys_mod_count`, no event) when every value is already held
@@ -281,13 +277,7 @@ class RecordStore:
             if current is None:
                 raise RecordError(404, "No Record found",
                                   "Record doesn't exist or ACL restricts the record retrieval")
-            if trusted:
-                changes = {k: coerce_value(table.all_columns[k], v) for k, v in values.items()
-                           if k in table.all_columns and not table.all_columns[k].is_journal}
-                journal = {k: str(v) for k, v in values.items()
-                           if k in table.all_columns and table.all_columns[k].is_journal and v}
-            else:
-                changes, journal = self._writable_changes(table, values)
+            changes, journal = self._writable_changes(table, values)
             before = dict(current)
             after = dict(current)
             after.update(changes)
