@@ -227,8 +227,9 @@ class ServiceNowConnector(TicketConnector):
     def write(self, ticket_key: str, change: TicketWrite) -> bool:
         """One PATCH with the fields and the note/comment, after at most one read.
 
-        With an append: one GET of `sys_journal_field` looks for its marker (found: not appended
-        again); the fields ride along unconditionally (absolute values). Fields only: one GET of
+        With an append: one GET of `sys_journal_field` looks for its marker; found, the whole
+        change was applied by an earlier attempt (fields and note share one PATCH) and nothing is
+        sent; else the fields ride along unconditionally (absolute values). Fields only: one GET of
         those fields; values already held are not sent. The PATCH answer is checked: a column the
         table does not have, or a value the instance did not keep (read-only, ACL, business
         rule), raises `FieldNotEditable` naming the field.
@@ -242,6 +243,12 @@ class ServiceNowConnector(TicketConnector):
         body: dict[str, object] = {}
         if appends:
             present = self._markers_present(sys_id, [a.marker for a in appends])
+            if all(a.marker in present for a in appends):
+                # The append and the fields travel in one PATCH, so finding the marker means this
+                # very change was applied before (an earlier attempt whose answer was lost).
+                log.info("servicenow.write.already_applied", extra={"connection": self.connection_id,
+                                                                   "ticket": ticket_key})
+                return False
             for append in appends:
                 if append.marker not in present:
                     body["work_notes" if append.internal else "comments"] = append.body
