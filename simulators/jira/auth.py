@@ -42,13 +42,10 @@ class Authenticator:
     passwords: dict[str, str]      # login -> password or API token
     tokens: dict[str, str]         # login -> personal access token (Data Center)
 
-    def api_users(self, directory: UserDirectory | None = None) -> list[JiraUser]:
-        """Accounts for every configured login (a login naming a known person is that person)."""
-        users = []
-        for login in list(self.passwords) + [t for t in self.tokens if t not in self.passwords]:
-            existing = directory.find(login) if directory is not None else None
-            users.append(existing or api_user_for_login(login))
-        return users
+    def api_users(self) -> list[JiraUser]:
+        """An account for every configured login (seeding skips those naming a world person)."""
+        logins = list(self.passwords) + [t for t in self.tokens if t not in self.passwords]
+        return [api_user_for_login(login) for login in logins]
 
     def authenticate(self, header: str | None, directory: UserDirectory) -> JiraUser | None:
         """The user the Authorization header proves, or None (missing, malformed or wrong)."""

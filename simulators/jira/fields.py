@@ -36,10 +36,6 @@ class FieldDef:
     orderable: bool = True
     searchable: bool = True
 
-    @property
-    def custom_id(self) -> int | None:
-        return int(self.id.rsplit("_", 1)[1]) if self.custom else None
-
     def option(self, wanted: dict | str | int | None) -> Option | None:
         """The option a REST value names: `{"value": ...}`, `{"id": ...}` or the bare text/id."""
         if isinstance(wanted, dict):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
-from simulators.jira.directory import CLOUD, JiraUser, UserDirectory, user_ref
+from simulators.jira.directory import CLOUD, UserDirectory
 from simulators.jira.fields import (FieldCatalogue, FieldDef, FieldValueError, custom_value_strings,
                                     parse_custom_value)
 from simulators.jira.issues import (ChangeItem, Comment, History, Issue, IssueStore, PROJECT_ID,
@@ -124,9 +124,6 @@ class JiraInstance:
             if str(wanted) in (component.id, component.name):
                 return component
         return None
-
-    def user(self, handle: str | None) -> JiraUser | None:
-        return self.directory.get(handle)
 
     # create ------------------------------------------------------------------------------------
     def create_issue(self, actor: str, body: object, *, at: datetime | None = None,
@@ -638,10 +635,6 @@ class JiraInstance:
             to_account=new_user.account_id if new_user else None,
             user_field=True,
         )
-
-    def reference_of(self, handle: str | None) -> str | None:
-        user = self.directory.get(handle)
-        return user_ref(user, self.deployment) if user else None
 
 
 def _fields_of(body: object) -> dict:

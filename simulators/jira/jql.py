@@ -495,9 +495,9 @@ class Matcher:
         self._accesses = _field_accesses(context.instance)
         # Resolve every literal once, up front, so unknown values fail before any matching.
         self._compiled = self._compile(query.where) if query.where is not None else None
-        self._sorters = [(self._access(k.field, 0), k.descending) for k in query.order]
+        self._sorters = [(self._access(k.field), k.descending) for k in query.order]
 
-    def _access(self, name: str, position: int) -> FieldAccess:
+    def _access(self, name: str) -> FieldAccess:
         access = self._accesses.get(name.lower()) or _custom_access(self.context.instance, name)
         if access is None:
             raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
@@ -515,7 +515,7 @@ class Matcher:
         return self._compile_clause(node)
 
     def _compile_clause(self, clause: Clause) -> Callable[[Issue], bool]:
-        access = self._access(clause.field, clause.position)
+        access = self._access(clause.field)
         operator = clause.operator
         if operator in ("is", "is not"):
             wants_empty = operator == "is"

@@ -168,11 +168,3 @@ def transition_to(issue_type: str, status_id: str, target_status: str) -> Transi
         if transition.to_status == target_status:
             return transition
     return None
-
-
-def status_by_name_or_id(value: str) -> Status | None:
-    lowered = str(value).lower()
-    for status in STATUSES.values():
-        if lowered in (status.id, status.name.lower()):
-            return status
-    return None
