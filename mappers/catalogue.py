@@ -70,7 +70,7 @@ class _Index:
         spellings = {info.name: info.name for info in self.fields}
         spellings.update({info.id: info.id for info in self.fields})
         folded = {spelling.casefold(): spelling for spelling in spellings}
-        close = difflib.get_close_matches(reference.casefold(), list(folded), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(reference.casefold(), list(folded), n=1, cutoff=0.8)
         return folded[close[0]] if close else None
 
 

@@ -278,7 +278,7 @@ def _leaf_paths(raw: Any, path: str = "") -> Iterator[str]:
     if isinstance(raw, dict) and raw:
         for key, value in raw.items():
             yield from _leaf_paths(value, f"{path}.{key}" if path else str(key))
-    else:
+    elif path:
         yield path
 
 

@@ -104,7 +104,10 @@ def as_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):  # NaN, or beyond what the platform can represent
+            raise UnreadableValue(f"{value!r} is not a date and time") from None
     else:
         try:
             moment = datetime.fromisoformat(str(value).strip())
