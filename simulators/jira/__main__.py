@@ -32,6 +32,8 @@ def parse_options(argv: list[str]) -> tuple[argparse.Namespace, JiraOptions]:
     parser.add_argument("--per-issue-window-s", type=float, default=2.0)
     parser.add_argument("--burst", type=int, default=100, help="requests per second per user (0: no limit)")
     parser.add_argument("--per-hour", type=int, default=0, help="requests per hour per user (0: no limit)")
+    parser.add_argument("--retire-classic-search", action="store_true",
+                        help="Cloud only: answer GET/POST /rest/api/2/search with 410, as Jira Cloud now does")
     args = parser.parse_args(argv)
     try:
         options = JiraOptions(
@@ -44,6 +46,7 @@ def parse_options(argv: list[str]) -> tuple[argparse.Namespace, JiraOptions]:
             retry_delays_s=parse_delays(args.webhook_retry_delays),
             burst=args.burst or None, per_hour=args.per_hour or None,
             per_issue_writes=args.per_issue_writes or None, per_issue_window_s=args.per_issue_window_s,
+            classic_search_retired=args.retire_classic_search,
         )
     except ValueError as exc:
         parser.error(str(exc))

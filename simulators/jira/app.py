@@ -319,6 +319,9 @@ def create_app(options: JiraOptions | None = None) -> Flask:
 
     @app.route(f"{API}/search", methods=["GET", "POST"])
     def classic_search():
+        if deployment == CLOUD and options.classic_search_retired:
+            raise JiraError(410, ["The requested API has been removed. Please migrate to the "
+                                  "/rest/api/2/search/jql API."])
         params = _search_params()
         found, warnings = run_search(params)
         try:

@@ -154,6 +154,7 @@ class JiraInstance:
             edits = {k: v for k, v in fields.items() if k not in ("project", "issuetype", "summary")}
             draft = issue.snapshot()
             self._apply_field_values(draft, edits, {}, errors, actor=actor, moment=moment)
+            _apply_properties(draft, body.get("properties"), errors)
             if errors:
                 raise JiraError(400, [], errors)
             draft.updated = moment
@@ -193,6 +194,7 @@ class JiraInstance:
             draft = issue.snapshot()
             new_comments = self._apply_field_values(draft, fields, update, errors, actor=actor,
                                                     moment=at)
+            _apply_properties(draft, body.get("properties"), errors)
             if errors:
                 raise JiraError(400, [], errors)
             return self._commit(actor, issue, draft, new_comments, at=at)
@@ -339,9 +341,11 @@ class JiraInstance:
         if len(key) > 255 or not key:
             raise JiraError(400, ["The property key must be between 1 and 255 characters long."])
         with self.store.lock:
-            issue = self.require(id_or_key)
-            created = key not in issue.properties
-            issue.properties[key] = value
+            # copy on write: readers render issues outside the lock
+            draft = self.require(id_or_key).snapshot()
+            created = key not in draft.properties
+            draft.properties[key] = value
+            self.store.add(draft)
             return created
 
     def get_property(self, id_or_key: str, key: str) -> object:
@@ -352,10 +356,11 @@ class JiraInstance:
 
     def delete_property(self, id_or_key: str, key: str) -> None:
         with self.store.lock:
-            issue = self.require(id_or_key)
-            if key not in issue.properties:
+            draft = self.require(id_or_key).snapshot()
+            if key not in draft.properties:
                 raise JiraError(404, [f"The property with key '{key}' does not exist."])
-            del issue.properties[key]
+            del draft.properties[key]
+            self.store.add(draft)
 
     # worklogs ----------------------------------------------------------------------------------
     def log_work(self, actor: str, id_or_key: str, body: object, *,
@@ -402,6 +407,9 @@ class JiraInstance:
         """Record the difference between `before` and `draft`; no change means no history, no event."""
         items = self._diff(before, draft)
         if not items and not new_comments:
+            if draft.properties != before.properties:
+                # properties set with an edit are stored, but are no field change: no event
+                self.store.add(draft)
             return []
         moment = at or self.now()
         history = None
@@ -663,6 +671,24 @@ def _comment_input(body: object) -> tuple[str, dict]:
         if isinstance(entry, dict) and isinstance(entry.get("key"), str):
             properties[entry["key"]] = entry.get("value")
     return text, properties
+
+
+def _apply_properties(draft: Issue, entries: object, errors: dict[str, str]) -> None:
+    """Entity properties sent with an edit (`"properties": [{"key", "value"}]`)."""
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        errors["properties"] = "Properties must be a list of {key, value} objects."
+        return
+    for entry in entries:
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not isinstance(key, str) or not 0 < len(key) <= 255 or "value" not in entry:
+            errors["properties"] = "Each property needs a key of 1 to 255 characters and a value."
+            return
+        if len(json.dumps(entry["value"]).encode()) > MAX_PROPERTY_BYTES:
+            errors["properties"] = f"The property value exceeds the maximum size of {MAX_PROPERTY_BYTES} bytes."
+            return
+        draft.properties[key] = entry["value"]
 
 
 def _is_internal(properties: dict) -> bool:

@@ -46,6 +46,8 @@ class JiraOptions:
     per_hour: int | None = None
     per_issue_writes: int | None = DEFAULT_PER_ISSUE_WRITES
     per_issue_window_s: float = DEFAULT_PER_ISSUE_WINDOW_S
+    # Jira Cloud has retired GET/POST /rest/api/2/search for /search/jql; True answers 410 there.
+    classic_search_retired: bool = False
 
     def __post_init__(self) -> None:
         if self.deployment not in (CLOUD, DATACENTER):

@@ -296,3 +296,32 @@ def test_service_desk_request_shows_the_customer_and_status(cloud):
     body = response.json()
     assert body["issueKey"] == created["key"] and body["currentStatus"]["statusCategory"] == "NEW"
     assert body["reporter"]["accountId"] == api.myself()["accountId"]
+
+
+def test_properties_sent_with_an_edit_are_stored_without_a_field_change(sim):
+    api = JiraApi(sim)
+    created = api.new_issue()
+    before = api.issue(created["id"], expand="changelog")
+    response = api.put(f"/issue/{created['id']}",
+                       json={"fields": {}, "properties": [{"key": "xla-bridge.last-write", "value": {"v": 3}}]})
+    assert response.status_code == 204, response.text
+    stored = api.get(f"/issue/{created['id']}/properties/xla-bridge.last-write").json()
+    assert stored["value"] == {"v": 3}
+    after = api.issue(created["id"], expand="changelog")
+    assert after["changelog"]["total"] == before["changelog"]["total"]
+    both = api.put(f"/issue/{created['id']}", json={"fields": {"customfield_10200": 12},
+                                                    "properties": [{"key": "xla-bridge.last-write", "value": {"v": 4}}]})
+    assert both.status_code == 204
+    assert api.get(f"/issue/{created['id']}/properties/xla-bridge.last-write").json()["value"] == {"v": 4}
+    assert api.issue(created["id"])["fields"]["customfield_10200"] == 12
+
+
+def test_cloud_can_answer_the_retired_classic_search_with_410():
+    process = start_jira("cloud", extra_args=("--retire-classic-search",))
+    try:
+        api = JiraApi(process)
+        gone = api.get("/search", params={"jql": "project = SD"})
+        assert gone.status_code == 410 and "/search/jql" in gone.json()["errorMessages"][0]
+        assert api.get("/search/jql", params={"jql": "project = SD"}).status_code == 200
+    finally:
+        process.stop()
