@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,6 +61,17 @@ def find_survey_by_token(session: Session, token: str) -> Survey | None:
     if not looks_like_token(token):
         return None
     return session.execute(select(Survey).where(Survey.token_hash == hash_token(token))).scalar_one_or_none()
+
+
+def surveys_by_token_hash(session: Session, token_hashes: Iterable[str], chunk: int = 900) -> dict[str, int]:
+    """Survey ids of those `token_hashes` that exist, in few queries (audits of many tokens at once)."""
+    wanted = list(dict.fromkeys(token_hashes))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), chunk):
+        rows = session.execute(select(Survey.token_hash, Survey.id)
+                               .where(Survey.token_hash.in_(wanted[start:start + chunk]))).all()
+        found.update({token_hash: survey_id for token_hash, survey_id in rows})
+    return found
 
 
 def latest_result(session: Session, connection_id: str, ticket_key: str) -> SurveyAnswer | None:

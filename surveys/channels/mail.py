@@ -34,9 +34,10 @@ def build_survey_email(delivery: Delivery, sender: str) -> EmailMessage:
     message["Message-ID"] = f"<xla-survey-{delivery.survey_id}-{delivery.reminder}@{_domain_of(sender)}>"
     message["Auto-Submitted"] = "auto-generated"
     message["List-Unsubscribe"] = f"<{delivery.opt_out_link}>"
-    message["Content-Language"] = delivery.language
     message.set_content(_plain_body(delivery, t))
     message.add_alternative(_html_body(delivery, t), subtype="html")
+    # After the bodies: setting content clears Content-* headers set earlier.
+    message["Content-Language"] = delivery.language
     return message
 
 

@@ -34,6 +34,29 @@ CHROMIUM = "/usr/bin/chromium"
 LINK = re.compile(r"https?://127\.0\.0\.1:\d+/s/[A-Za-z0-9_-]+")
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """One SQLite file migrated to head for the whole session; each test gets a copy (much faster
+    than running every migration per test, and the same schema)."""
+    import sqlite3
+
+    from storage.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("survey-schema") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:  # fold the WAL into the file so one copy holds it all
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, migrated_template) -> str:
+    """A migrated SQLite database of the test's own (overrides the slower shared fixture)."""
+    target = tmp_path / "xla.db"
+    shutil.copyfile(migrated_template, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture(autouse=True)
 def survey_secret(monkeypatch) -> str:
     """Every test runs with a service secret set, as a deployment must."""
@@ -129,15 +152,19 @@ def world(sqlite_url):
 
 
 _ticket_numbers = itertools.count(10001)
+_NAMES = [("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson"),
+          ("Edsger", "Dijkstra"), ("Barbara", "Liskov"), ("Donald", "Knuth"), ("Margaret", "Hamilton")]
 
 
 def make_ticket(connection_id: str = "jira-main", *, kind: TicketKind = TicketKind.INCIDENT,
                 stage: Stage = Stage.RESOLVED, caller: Person | None | str = "default", key: str | None = None,
                 **fields) -> Ticket:
-    """A resolved incident of a real-looking caller unless told otherwise."""
+    """A resolved incident of a new, real-looking caller (a different person each time) unless told otherwise."""
     serial = next(_ticket_numbers)
     if caller == "default":
-        caller = Person(key=f"user-{serial}", name="Ada Lovelace", email="ada.lovelace@example.com", language="en")
+        first, last = _NAMES[serial % len(_NAMES)]
+        caller = Person(key=f"user-{serial}", name=f"{first} {last}", email=f"{first}.{last}.{serial}@example.com".lower(),
+                        language="en")
     prefix = "SD" if connection_id.startswith("jira") else "INC"
     return Ticket(connection_id=connection_id, ticket_key=key or str(serial), number=f"{prefix}-{serial}",
                   kind=kind, stage=stage, caller=caller, **fields)
@@ -214,24 +241,40 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(sqlite_url):
-    """The real app (`create_app`) served by werkzeug on 127.0.0.1, and a world on the same database."""
+def start_server(sqlite_url):
+    """Start the real app (`create_app`) under werkzeug on 127.0.0.1 with the given settings.
+
+    Returns a LiveServer whose `world` shares the app's database and public URL. Stopped at teardown.
+    """
     from werkzeug.serving import make_server
 
     from app import create_app
 
-    holder = _LateBoundApp()
-    server = make_server("127.0.0.1", 0, holder, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    built = make_world(sqlite_url, public_url=url)
-    holder.app = create_app(built.settings)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveServer(url=url, app=holder.app, world=built)
-    server.shutdown()
-    thread.join(timeout=10)
-    holder.app.extensions["xla"].close()
-    built.runtime.engine.dispose()
+    started = []
+
+    def start(**settings_kwargs) -> LiveServer:
+        holder = _LateBoundApp()
+        server = make_server("127.0.0.1", 0, holder, threaded=True)
+        url = f"http://127.0.0.1:{server.server_port}"
+        built = make_world(sqlite_url, public_url=url, **settings_kwargs)
+        holder.app = create_app(built.settings)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        started.append((server, thread, holder.app, built))
+        return LiveServer(url=url, app=holder.app, world=built)
+
+    yield start
+    for server, thread, app, built in started:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["xla"].close()
+        built.runtime.engine.dispose()
+
+
+@pytest.fixture
+def live_server(start_server) -> LiveServer:
+    """The app on default survey settings."""
+    return start_server()
 
 
 @dataclass
@@ -290,7 +333,7 @@ def chat_receiver():
         return ("ok" if status == 200 else "busy"), status, {"Retry-After": "7"} if status == 429 else {}
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield ChatReceiver(url=f"http://127.0.0.1:{server.server_port}/hooks/survey", received=received, status=statuses)
     server.shutdown()
@@ -326,3 +369,33 @@ def browser():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# ---------------------------------------------------------------------------------------------
+# talking to the page over HTTP the way a browser without script does
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def open_form(client, link: str):
+    """GET the survey page with a requests.Session; returns (response, csrf token or None)."""
+    response = client.get(link, timeout=10)
+    found = CSRF_FIELD.search(response.text)
+    return response, (found.group(1) if found else None)
+
+
+def submit_answer(client, link: str, csrf: str | None, **fields):
+    """POST an answer (fields as the form names them); redirects are not followed."""
+    data = {"rating": fields.pop("rating", None), **fields}
+    if csrf is not None:
+        data["csrf_token"] = csrf
+    return client.post(link, data={k: v for k, v in data.items() if v is not None}, allow_redirects=False, timeout=10)
+
+
+def sent_survey(world: SurveyWorld, ticket: Ticket | None = None, *, now: datetime | None = None) -> tuple[Ticket, str]:
+    """Plan and send a survey for a (new) ticket through the comment channel; the ticket and its link."""
+    ticket = ticket or make_ticket()
+    decided = plan(world, ticket, now=now)
+    assert decided.outcome == "created", decided
+    assert run_survey_jobs(world) == ["sent"]
+    return ticket, comment_link(world, ticket)
