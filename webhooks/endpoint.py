@@ -60,6 +60,9 @@ def _receive(runtime, connection: ConnectionSettings) -> tuple[str, Response | t
 
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         return "too_large", _too_large(context, limits.max_body_bytes)
+    # One byte of headroom: a body streamed without Content-Length is cut at the stream's limit
+    # without an error, so reading limit + 1 is how "too large" shows.
+    request.max_content_length = limits.max_body_bytes + 1
     try:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:

@@ -133,6 +133,9 @@ class InboxWriter:
                     self._condition.wait()
                 batch = self._pending[:self._max_batch]
                 del self._pending[:self._max_batch]
+            # Every writer (other processes, other replicas) inserts keys in the same order, so two
+            # batches holding the same deliveries wait for each other instead of deadlocking.
+            batch.sort(key=lambda waiting: (waiting.event.connection_id, waiting.event.delivery_id))
             try:
                 self._commit(batch)
             except BaseException as exc:  # never leave a request waiting on a dead thread
