@@ -70,6 +70,7 @@ class ServiceNowState(SimulatorState):
         self.store = RecordStore(on_change=self.queue_event)
         self.limiter = HourlyUserLimiter(options.per_hour)
         self.scenario: ServiceNowScenario | None = None
+        self._seeded: dict | None = None
         self.reset_world()
 
     def queue_event(self, notice: ChangeNotice) -> None:
@@ -80,10 +81,15 @@ class ServiceNowState(SimulatorState):
     # hooks of SimulatorState -----------------------------------------------------------------
     def reset_world(self) -> None:
         with self.store.lock:
-            self.store.clear()
             self.scenario = ServiceNowScenario(self.store, self.world, self.anchor,
                                                api_users=tuple(self.options.users))
-            self.scenario.seed()
+            if self._seeded is None:
+                self.store.clear()
+                self.scenario.seed()
+                # seeding replays every historical step; a copy makes later resets instant
+                self._seeded = self.store.snapshot()
+            else:
+                self.store.restore(self._seeded)
         self.limiter.reset()
 
     def advance_scenario(self) -> dict:

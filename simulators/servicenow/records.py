@@ -110,6 +110,20 @@ class RecordStore:
             self.tables = {name: collections.OrderedDict() for name in TABLES_BY_NAME if name != "task"}
             self._numbers = {name: 10000 for name in TICKET_TABLES}
 
+    def snapshot(self) -> dict:
+        """A copy of every row and number counter, for `restore` (resets without re-seeding)."""
+        with self._lock:
+            return {"tables": {name: [dict(row) for row in rows.values()]
+                               for name, rows in self.tables.items()},
+                    "numbers": dict(self._numbers)}
+
+    def restore(self, snapshot: dict) -> None:
+        """Put back exactly what `snapshot` copied (rows are copied again: the snapshot stays clean)."""
+        with self._lock:
+            self.tables = {name: collections.OrderedDict((row["sys_id"], dict(row)) for row in rows)
+                           for name, rows in snapshot["tables"].items()}
+            self._numbers = dict(snapshot["numbers"])
+
     def now(self) -> datetime:
         return self._clock()
 

@@ -33,6 +33,7 @@ class RenderOptions:
 
 
 def display_value(store: RecordStore, table: Table, column: Column, record: dict) -> str:
+    """What the form shows for a column: the referenced record's name, a choice's label, ..."""
     raw = record.get(column.name, "")
     if column.is_reference:
         target = store.referenced(column, raw)
@@ -77,6 +78,7 @@ def _reference_link(options: RenderOptions, column: Column, store: RecordStore, 
 
 def render_value(store: RecordStore, table: Table, column: Column, record: dict,
                  options: RenderOptions):
+    """One column's value in the shape `options` asks for (a string or a small object)."""
     raw = "" if column.is_journal or column.type == "journal_list" else record.get(column.name, "")
     if options.display == "false" and not column.is_reference:
         return raw

@@ -157,6 +157,17 @@ class TestRecordLifecycle:
         assert "no_such_field" not in record
         assert record["u_xla_score"] == "10"
 
+    def test_reset_restores_the_seeded_records(self, servicenow):
+        incident = one_incident(servicenow)
+        api(servicenow, "PATCH", f"incident/{incident['sys_id']}", json={"u_xla_score": 3, "work_notes": "n"})
+        created = api(servicenow, "POST", "incident", json={"short_description": "new"}).json()["result"]
+        servicenow.admin("POST", "/reset")
+        again = api(servicenow, "GET", f"incident/{incident['sys_id']}").json()["result"]
+        assert again["u_xla_score"] == "" and again["sys_mod_count"] == incident["sys_mod_count"]
+        assert api(servicenow, "GET", f"incident/{created['sys_id']}").status_code == 404
+        recreated = api(servicenow, "POST", "incident", json={"short_description": "new"}).json()["result"]
+        assert recreated["number"] == created["number"]
+
     def test_v2_path_is_the_same_api(self, servicenow):
         incident = one_incident(servicenow)
         response = requests.get(f"{servicenow.url}/api/now/v2/table/incident/{incident['sys_id']}",
