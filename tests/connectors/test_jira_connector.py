@@ -148,14 +148,13 @@ def test_public_comment_is_a_plain_comment(jira):
     assert posted["body"].startswith("Thanks for your feedback!") and "properties" not in posted
 
 
-@pytest.mark.xfail(strict=True, reason="the Jira simulator ignores `properties` in PUT /rest/api/2/issue/{id} "
-                                       "(Atlassian documents IssueUpdateDetails.properties on Cloud and Data Center)")
 def test_the_last_write_is_recorded_in_an_issue_property(jira):
     connector = jira.connector()
     key = open_incident(connector)
-    assert connector.write(key, TicketWrite(fields=SCORE))
+    assert connector.write(key, TicketWrite(fields=SCORE, internal_note="Experience score 72", marker="xla:t:prop"))
     record = _get(jira, f"/rest/api/2/issue/{key}/properties/xla-bridge.last-write")["value"]
-    assert record["fields"] == sorted(SCORE) and record["fields_digest"]
+    assert record["fields"] == sorted(SCORE) and record["fields_digest"] and record["markers"] == ["xla:t:prop"]
+    assert len(jira.requests("PUT")) == 1  # recorded by the same PUT that set the fields
 
 
 def test_a_field_not_on_the_edit_screen_is_named_in_the_error(jira):
