@@ -72,7 +72,7 @@ def create_app(options: JiraOptions | None = None) -> Flask:
             if request.path in ANONYMOUS_PATHS:
                 g.user, g.login = None, "anonymous"
                 return None
-            return unauthorized_response(deployment)
+            return unauthorized_response(deployment, bool(request.headers.get("Authorization")))
         g.user, g.login = user, user.name
         request.environ[USER_ENVIRON_KEY] = user.name
         refusal = state.rate_limits.check_request(user.handle)

@@ -88,8 +88,11 @@ class Authenticator:
         return directory.get(f"api:{login}") or directory.find(login)
 
 
-def unauthorized_response(deployment: str) -> Response:
-    """Jira's 401: plain text on Cloud, the JSON error envelope on Data Center."""
+def unauthorized_response(deployment: str, credentials_presented: bool) -> Response:
+    """Jira's 401: plain text on Cloud, the JSON error envelope on Data Center.
+
+    `X-Seraph-LoginReason: AUTHENTICATED_FAILED` says credentials were sent and refused.
+    """
     if deployment == CLOUD:
         response = Response(CLOUD_UNAUTHORIZED, status=401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Basic realm="protected-area"'
@@ -97,5 +100,6 @@ def unauthorized_response(deployment: str) -> Response:
         response = jsonify({"errorMessages": [DC_UNAUTHORIZED], "errors": {}})
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'OAuth realm="jira"'
-    response.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
+    if credentials_presented:
+        response.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
     return response

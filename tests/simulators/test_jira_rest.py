@@ -231,7 +231,9 @@ def test_cloud_accepts_email_and_api_token_only(cloud):
     assert requests.get(url, auth=(AGENT_LOGIN, PASSWORDS[AGENT_LOGIN]), timeout=10).status_code == 200
     wrong = requests.get(url, auth=(AGENT_LOGIN, "not-the-token"), timeout=10)
     assert wrong.status_code == 401 and wrong.text == "Client must be authenticated to access this resource."
-    assert requests.get(url, timeout=10).status_code == 401
+    assert wrong.headers["X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
+    anonymous = requests.get(url, timeout=10)
+    assert anonymous.status_code == 401 and "X-Seraph-LoginReason" not in anonymous.headers
     bearer = requests.get(url, headers={"Authorization": f"Bearer {PASSWORDS[AGENT_LOGIN]}"}, timeout=10)
     assert bearer.status_code == 401
 
