@@ -74,9 +74,7 @@ class Runtime:
 
     def owned_fields(self, connection_id: str) -> set[str]:
         """Tool field ids the service writes on this connection (the loop guard ignores them)."""
-        from mappers import owned_fields
-
-        return set(owned_fields(self.mapping(connection_id)))
+        return {target.field for target in self.mapping(connection_id).outbound.values() if target.enabled}
 
     def fields_to_read(self, connection_id: str, ticket_key: str) -> list[str]:
         from mappers import fields_to_read

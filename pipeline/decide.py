@@ -45,27 +45,28 @@ class Decision:
 
 def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_written: dict,
            session, now: datetime, hinted: tuple[Lifecycle, ...] = (), survey=None,
-           extra_outputs: dict | None = None) -> Decision:
+           extra_outputs: dict | None = None, settings=None) -> Decision:
     """Map, enrich, score and plan the writes for one ticket.
 
     `previous` is the snapshot the service stored last time (None for a first sight);
     `notes_written` maps note stages already written to their markers; `survey` is the newest
-    survey result of the ticket, if any. Raises only for programming errors.
+    survey result of the ticket, if any; `settings` (the service settings) lets enrichment find the
+    caller's survey history. Raises only for programming errors.
     """
     from mappers import map_ticket, plan_field_writes
-    from scoring import experience_risk, render_context_note, score_ticket
-    from scoring.context import ExperienceContext
+    from scoring import ExperienceContext, SurveyResult, experience_risk, render_context_note, score_ticket
 
     ticket = map_ticket(raw, mapping)
     steps = derive_lifecycle(previous, ticket, hinted)
-    context = gather_context(session, ticket, previous, now, person_key=person_key_of(ticket))
-    experience = ExperienceContext.from_mapping(context)
-    score = score_ticket(ticket, experience, survey, scoring_model)
+    person_key = person_key_of(settings, ticket) if settings is not None else None
+    context = gather_context(session, ticket, previous, now, person_key=person_key)
+    experience = ExperienceContext.from_mapping({**context, "as_of": now})
+    score = score_ticket(ticket, experience, SurveyResult.coerce(survey), scoring_model)
     outputs = {
         "score": round(score.score),
         "band": score.band,
         "reasons": "; ".join(score.reasons),
-        "risk": experience_risk(experience, score),
+        "risk": experience_risk(experience, score, vip=ticket.vip, model=scoring_model),
         "model_version": score.model_version,
         **(extra_outputs or {}),
     }
@@ -73,7 +74,7 @@ def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_
     note_stage = stage_of_note(steps, ticket)
     note = None
     if note_stage and note_stage not in notes_written:
-        note = render_context_note(ticket, experience, score)
+        note = render_context_note(ticket, experience, score, model=scoring_model)
     snapshot = {
         "stage": ticket.stage.value,
         "assignee": ticket.assignee,
@@ -87,11 +88,11 @@ def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_
                     note=note, note_stage=note_stage if note else None, snapshot=snapshot)
 
 
-def person_key_of(ticket: Ticket) -> str | None:
+def person_key_of(settings, ticket: Ticket) -> str | None:
     """The survey identity of the ticket's caller (shared with surveys/, across connections)."""
-    from surveys.people import person_key
+    from surveys.identity import person_key_for
 
-    return person_key(ticket.caller, ticket.connection_id) if ticket.caller else None
+    return person_key_for(settings, ticket.caller, ticket.connection_id)
 
 
 def _current_values(raw: RawTicket) -> dict:

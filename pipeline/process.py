@@ -49,7 +49,7 @@ def process_event_job(runtime, job) -> JobOutcome:
     with runtime.sessions() as session:
         known = load_known(session, connection.id, event.ticket_key)
         decision = decide(runtime.mapping(connection.id), runtime.scoring_model(), raw, known.snapshot,
-                          known.notes_written, session, now, hinted=event.lifecycle)
+                          known.notes_written, session, now, hinted=event.lifecycle, settings=runtime.settings)
     sentiment = caller_comment_sentiment(event, decision.ticket)
     if sentiment is not None:
         decision.snapshot["caller_sentiment"] = sentiment
@@ -64,6 +64,10 @@ def process_event_job(runtime, job) -> JobOutcome:
             if allowed:
                 enqueue(session, write_back_job_for(decision, job, raw.version),
                         default_max_attempts=runtime.settings.worker.max_attempts)
+                if decision.note_stage:
+                    # Claimed now, so a second event of the same step (before the write lands)
+                    # does not plan the note again; the write job holds it until it is written.
+                    row.notes_written = {**(row.notes_written or {}), decision.note_stage: decision.note_marker}
             else:
                 count_drop(connection.id, "write_cap", **context)
         for survey_job in plan_surveys(runtime, session, connection, decision, event, now):
@@ -95,7 +99,8 @@ def caller_comment_sentiment(event: TicketEvent, ticket) -> float | None:
         return None
     from surveys.sentiment import analyse_caller_comment
 
-    return analyse_caller_comment(event.comment_text, ticket.language).score
+    sentiment = analyse_caller_comment(event.comment_text, ticket.language)
+    return None if sentiment is None else sentiment.score
 
 
 def plan_surveys(runtime, session, connection, decision, event, now) -> list[NewJob]:

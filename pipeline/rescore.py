@@ -30,7 +30,8 @@ def rescore_job(runtime, job) -> JobOutcome:
         if result is None:
             return JobOutcome("no_answer")
         decision = decide(runtime.mapping(connection.id), runtime.scoring_model(), raw, known.snapshot,
-                          known.notes_written, session, now, survey=result, extra_outputs=survey_outputs(result))
+                          known.notes_written, session, now, survey=result, extra_outputs=survey_outputs(result),
+                          settings=runtime.settings)
     detractor = result.rating <= DETRACTOR_MAX
     marker = f"xla-bridge:{decision.ticket.number or job.ticket_key}:survey:{job.payload['survey_id']}"
     note = detractor_note(result, decision) if detractor else None
@@ -51,11 +52,10 @@ def rescore_job(runtime, job) -> JobOutcome:
 
 
 def survey_outputs(result) -> dict:
-    comment = (result.comment or "").strip()
     return {
         "survey_rating": result.rating,
-        "survey_sentiment": None if result.sentiment is None else round(result.sentiment, 2),
-        "survey_comment": comment[:200] + ("…" if len(comment) > 200 else "") if comment else None,
+        "survey_sentiment": None if result.sentiment_score is None else round(result.sentiment_score, 2),
+        "survey_comment": result.comment_excerpt,
         "lost_hours": None if result.lost_hours is None else round(result.lost_hours, 2),
         "followup": result.rating <= DETRACTOR_MAX,
     }
@@ -66,8 +66,8 @@ def detractor_note(result, decision) -> str:
              f"Experience score now {round(decision.score.score)} ({decision.score.band})."]
     if result.reasons:
         lines.append("Reasons given: " + ", ".join(result.reasons) + ".")
-    if result.comment:
-        lines.append(f"Their words: “{result.comment.strip()[:300]}”")
+    if result.comment_excerpt:
+        lines.append(f"Their words: “{result.comment_excerpt[:300]}”")
     if result.lost_hours:
         lines.append(f"Work time lost: {result.lost_hours:g} h.")
     return "\n".join(lines)

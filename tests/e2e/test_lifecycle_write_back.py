@@ -1,0 +1,110 @@
+"""End to end: ticket lifecycles in both simulators become scores, bands, reasons and notes on the
+tickets, once, with no loop, through the real webhook endpoint, queue, connectors and simulators."""
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.stack import JIRA_ID, SN_ID, running_stack
+
+
+def sn_get(stack, path, **params):
+    sim = stack.sim(SN_ID)
+    answer = requests.get(sim.url + path, params=params, auth=("admin", stack.secret["agent"]), timeout=10)
+    answer.raise_for_status()
+    return answer.json()["result"]
+
+
+def jira_get(stack, path, **params):
+    sim = stack.sim(JIRA_ID)
+    answer = requests.get(sim.url + path, params=params, auth=("agent@example.com", stack.secret["agent"]), timeout=10)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_servicenow_tickets_carry_score_band_reasons_and_one_note_per_step(tmp_path, monkeypatch):
+    with running_stack(tmp_path, monkeypatch, tools=("servicenow",)) as stack:
+        steps = stack.advance(SN_ID, 12)
+        stack.drain()
+        touched = {step["sys_id"] for step in steps if step.get("table") == "incident"}
+        records = sn_get(stack, "/api/now/table/incident", sysparm_query="u_xla_scoreISNOTEMPTY",
+                         sysparm_fields="sys_id,number,u_xla_score,u_xla_band,u_xla_reasons,u_xla_model_version")
+        scored = {r["sys_id"]: r for r in records}
+        assert touched <= set(scored), "every incident that moved carries a score"
+        for record in scored.values():
+            assert 0 <= int(record["u_xla_score"]) <= 100
+            assert record["u_xla_band"] in {"good", "average", "poor"}
+            assert record["u_xla_model_version"].startswith("xi-")
+        notes = sn_get(stack, "/api/now/table/sys_journal_field", sysparm_query="element=work_notes^sys_created_by=xla.integration")
+        per_ticket_step = [(n["element_id"], n["value"].splitlines()[0]) for n in notes]
+        assert notes, "context notes were written as work notes"
+        assert len(per_ticket_step) == len(set(per_ticket_step)), "no note was written twice"
+        comments_by_us = sn_get(stack, "/api/now/table/sys_journal_field",
+                                sysparm_query="element=comments^sys_created_by=xla.integration^valueNOT LIKE/s/")
+        assert comments_by_us == [], "context never goes into caller-visible comments"
+
+
+def test_jira_issues_carry_score_fields_and_internal_notes(tmp_path, monkeypatch):
+    with running_stack(tmp_path, monkeypatch, tools=("jira",)) as stack:
+        steps = stack.advance(JIRA_ID, 10)
+        stack.drain()
+        fields = {f["name"]: f["id"] for f in jira_get(stack, "/rest/api/2/field")}
+        score_field, band_field = fields["Experience Score"], fields["Experience Band"]
+        moved = {step["issue_id"] for step in steps if step.get("issue_id")}
+        for issue_id in moved:
+            issue = jira_get(stack, f"/rest/api/2/issue/{issue_id}")
+            assert 0 <= issue["fields"][score_field] <= 100
+            assert issue["fields"][band_field]["value"] in {"Good", "Average", "Poor"}
+            comments = jira_get(stack, f"/rest/api/2/issue/{issue_id}/comment", expand="properties")["comments"]
+            ours = [c for c in comments if c["author"].get("emailAddress") == "xla-bridge@example.com"]
+            for comment in ours:
+                internal = [p for p in comment.get("properties", []) if p["key"] == "sd.public.comment"]
+                assert internal and internal[0]["value"] == {"internal": True}, "context notes are internal"
+
+
+def test_own_writes_fire_webhooks_that_cause_no_further_writes(tmp_path, monkeypatch):
+    with running_stack(tmp_path, monkeypatch) as stack:
+        stack.advance(SN_ID, 6)
+        stack.advance(JIRA_ID, 6)
+        stack.drain()
+        writes_before = len(stack.jobs("write_back"))
+        own = [j for j in stack.jobs("process_event") if j.outcome == "ignored_own_actor"]
+        assert own, "the simulators fired webhooks for the service's own writes"
+        stack.drain()
+        assert len(stack.jobs("write_back")) == writes_before, "no write was caused by our own writes"
+
+
+def test_redelivered_webhooks_change_nothing_on_the_tickets(tmp_path, monkeypatch):
+    with running_stack(tmp_path, monkeypatch) as stack:
+        stack.advance(SN_ID, 5)
+        stack.advance(JIRA_ID, 5)
+        stack.drain()
+        jobs_before = len(stack.jobs())
+        writes_seen = {sim_id: _write_calls(stack, sim_id) for sim_id in (SN_ID, JIRA_ID)}
+        for sim_id in (SN_ID, JIRA_ID):
+            for delivery in stack.sim(sim_id).deliveries():
+                stack.sim(sim_id).admin("POST", f"/deliveries/{delivery['id']}/redeliver")
+        stack.drain()
+        assert len(stack.jobs()) == jobs_before, "a redelivery is recognised and not queued again"
+        for sim_id in (SN_ID, JIRA_ID):
+            assert _write_calls(stack, sim_id) == writes_seen[sim_id]
+
+
+def test_one_read_and_at_most_one_write_per_lifecycle_step(tmp_path, monkeypatch):
+    with running_stack(tmp_path, monkeypatch, tools=("servicenow",)) as stack:
+        stack.sim(SN_ID).admin("DELETE", "/journal")
+        stack.advance(SN_ID, 8)
+        stack.drain()
+        calls = [e for e in stack.sim(SN_ID).journal() if e.get("user") == "xla.integration"]
+        processed = [j for j in stack.jobs("process_event") if j.outcome in ("decided", "unchanged")]
+        ticket_reads = [c for c in calls if c["method"] == "GET" and re.fullmatch(
+            r"/api/now/table/(incident|change_request|sc_req_item)/[0-9a-f]{32}", c["path"])]
+        patches = [c for c in calls if c["method"] == "PATCH"]
+        assert len(ticket_reads) == len(processed)
+        assert len(patches) <= len(processed)
+
+
+def _write_calls(stack, sim_id) -> int:
+    return sum(1 for e in stack.sim(sim_id).journal() if e["method"] in ("PUT", "PATCH", "POST")
+               and e.get("user") in ("xla.integration", "xla-bridge@example.com"))
