@@ -15,7 +15,7 @@ from flask import Flask, g, jsonify, request
 
 from simulators.common import USER_ENVIRON_KEY, attach_simulator
 from simulators.jira.auth import unauthorized_response
-from simulators.jira.directory import CLOUD, user_json
+from simulators.jira.directory import CLOUD, DATACENTER, user_json
 from simulators.jira.instance import PRIORITIES, JiraError
 from simulators.jira.issues import PROJECT_ID, jira_datetime
 from simulators.jira.jql import JqlError, search
@@ -25,9 +25,9 @@ from simulators.jira.state import JiraOptions, JiraSimulatorState
 from simulators.jira.workflow import RESOLUTIONS, STATUSES
 
 API = "/rest/api/2"
-SEARCH_CAP = {CLOUD: 100, "datacenter": 1000}
+SEARCH_CAP = {CLOUD: 100, DATACENTER: 1000}
 ANONYMOUS_PATHS = {f"{API}/serverInfo"}
-SERVER_VERSION = {CLOUD: ("1001.0.0-SNAPSHOT", [1001, 0, 0]), "datacenter": ("9.12.2", [9, 12, 2])}
+SERVER_VERSION = {CLOUD: ("1001.0.0-SNAPSHOT", [1001, 0, 0]), DATACENTER: ("9.12.2", [9, 12, 2])}
 
 
 def create_app(options: JiraOptions | None = None) -> Flask:

@@ -96,7 +96,11 @@ class LifecyclePlayer:
         else:
             target = TARGET_STATUS.get(issue.issue_type, {}).get(step.action)
             if target is not None:
-                if step.action == "resolve":
+                if step.action == "resolve" and issue.status_id != target:
+                    # refuse before logging work, so a skipped step leaves no trace
+                    if transition_to(issue.issue_type, issue.status_id, target) is None:
+                        raise JiraError(400, [f"no transition from {STATUSES[issue.status_id].name} "
+                                              f"to {STATUSES[target].name}"])
                     events += self._log_work(issue_id, actor, plan, at)
                 resolution = "Cannot Reproduce" if step.code == NOT_REPRODUCIBLE else "Done"
                 events += self._move(issue_id, actor, target, at, resolution=resolution)
