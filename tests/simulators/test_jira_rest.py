@@ -8,6 +8,7 @@ import pytest
 import requests
 from jira import JIRA
 
+from simulators.world import build_world
 from tests.simulators.jira_support import (AGENT_LOGIN, DC_TOKENS, INTEGRATION_LOGIN, PASSWORDS,
                                            READ_ONLY_LOGIN, JiraApi, start_jira)
 
@@ -327,3 +328,26 @@ def test_cloud_can_answer_the_retired_classic_search_with_410():
         assert api.get("/search/jql", params={"jql": "project = SD"}).status_code == 200
     finally:
         process.stop()
+
+
+def test_seeded_issues_carry_their_lifecycle_in_the_changelog(sim):
+    api = JiraApi(sim)
+    issues = api.search("project = SD", maxResults=1000, expand="changelog", fields="status,resolution")["issues"]
+    group_moves, reopens = 0, 0
+    for issue in issues:
+        histories = issue["changelog"]["histories"]
+        assert [h["created"] for h in histories] == sorted(h["created"] for h in histories), issue["key"]
+        items = [item for h in histories for item in h["items"]]
+        status_items = [i for i in items if i["field"] == "status"]
+        if issue["fields"]["status"]["statusCategory"]["key"] == "done":
+            assert issue["fields"]["resolution"] and status_items, issue["key"]
+            assert status_items[-1]["toString"] == issue["fields"]["status"]["name"]
+        group_moves += sum(1 for i in items if i["field"] == "Assignment Group" and i["fromString"] and i["toString"])
+        reopens += sum(1 for i in items if i["field"] == "resolution" and i["from"] and not i["to"])
+    assert group_moves > 0, "some seeded tickets were passed from one group to another"
+    assert all(i["changelog"]["histories"] for i in issues
+               if i["fields"]["status"]["statusCategory"]["key"] != "new")
+    world = build_world(42)  # the seed start_jira uses
+    planned_reopens = sum(1 for plan in world.tickets if plan.is_seeded()
+                          for step in plan.history() if step.action == "reopen")
+    assert reopens == planned_reopens > 0

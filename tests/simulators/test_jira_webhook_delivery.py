@@ -146,3 +146,23 @@ def test_reset_returns_to_the_seeded_issues(sim):
     sim.admin("POST", "/reset")
     assert api.search("project = SD", maxResults=0)["total"] == before
     assert api.issue(seeded["id"])["fields"]["summary"] == seeded["fields"]["summary"]
+
+
+def test_comment_edit_and_delete_send_their_own_events(sim, receiver):
+    api = JiraApi(sim)
+    created = api.new_issue()
+    comment = api.post(f"/issue/{created['id']}/comment", json={"body": "Tried a restart."}).json()
+    edited = api.put(f"/issue/{created['id']}/comment/{comment['id']}", json={"body": "Tried two restarts."})
+    assert edited.status_code == 200 and edited.json()["body"] == "Tried two restarts."
+    assert api.delete(f"/issue/{created['id']}/comment/{comment['id']}").status_code == 204
+
+    def about_comment(event):
+        return lambda d: body_of(d).get("webhookEvent") == event and body_of(d).get("comment", {}).get("id") == comment["id"]
+
+    (updated,) = receiver.wait_for(about_comment("comment_updated"))
+    (deleted,) = receiver.wait_for(about_comment("comment_deleted"))
+    assert body_of(updated)["comment"]["body"] == "Tried two restarts."
+    assert body_of(deleted)["issue"]["id"] == created["id"]
+    type_names = {body_of(d).get("issue_event_type_name")
+                  for d in receiver.wait_for(about_comment("jira:issue_updated"), count=3)}
+    assert type_names == {"issue_commented", "issue_comment_edited", "issue_comment_deleted"}
