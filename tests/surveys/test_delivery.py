@@ -16,7 +16,7 @@ from storage.models import Job, RateBucket, Survey, SurveyPerson, SurveyResponse
 from surveys.housekeeping import run_survey_housekeeping
 from surveys.tokens import hash_token
 
-from tests.surveys.conftest import (SECRET_ENV, make_ticket, open_form, plan, run_survey_jobs, sent_survey,
+from tests.surveys.helpers import (SECRET_ENV, make_ticket, open_form, plan, run_survey_jobs, sent_survey,
                                     submit_answer)
 
 
@@ -170,7 +170,7 @@ class TestChatChannel:
 
     @pytest.fixture
     def configured_chat(self, sqlite_url, chat_receiver, monkeypatch):
-        from tests.surveys.conftest import make_world
+        from tests.surveys.helpers import make_world
 
         monkeypatch.setenv("XLA_SURVEY_TEST_CHAT_URL", chat_receiver.url)
         worlds = []
@@ -213,12 +213,14 @@ class TestChatChannel:
         receiver.status.extend([429])
         plan(world, make_ticket())
         before = datetime.now(timezone.utc)
-        assert run_survey_jobs(world) == ["queued"]
+        outcomes = run_survey_jobs(world)
         [job] = _jobs(world, "send_survey")
-        assert as_utc(job.next_run_at) >= before + timedelta(seconds=7)
+        assert outcomes == ["queued"], job.last_error
+        assert as_utc(job.next_run_at) >= before + timedelta(seconds=7), (job.next_run_at, before)
         receiver.status.extend([404])
         plan(world, make_ticket())
-        assert run_survey_jobs(world) == ["dead"]
+        outcomes = run_survey_jobs(world)
+        assert outcomes == ["dead"], [job.last_error for job in _jobs(world, "send_survey")]
 
 
 class TestRemindersAndExpiry:
@@ -237,7 +239,7 @@ class TestRemindersAndExpiry:
         assert run_survey_housekeeping(world.runtime, _later(6))["reminders_enqueued"] == 0
 
     def test_a_second_reminder_when_configured(self, sqlite_url):
-        from tests.surveys.conftest import make_world
+        from tests.surveys.helpers import make_world
 
         world = make_world(sqlite_url, surveys={"reminders": {"count": 2, "after_days": 3}})
         sent_survey(world)

@@ -15,7 +15,7 @@ from storage.models import Survey, SurveyResponse
 from surveys.store import find_survey_by_token, surveys_by_token_hash
 from surveys.tokens import SurveySecretMissing, derive_token, hash_token, service_secret
 
-from tests.surveys.conftest import (SECRET_ENV, make_ticket, open_form, plan, sent_survey, submit_answer,
+from tests.surveys.helpers import (SECRET_ENV, make_ticket, open_form, plan, sent_survey, submit_answer,
                                     days_ago)
 
 

@@ -16,7 +16,7 @@ from surveys.identity import person_key_for
 from surveys.store import caller_history
 from surveys.triggers import in_sample, is_system_caller
 
-from tests.surveys.conftest import make_ticket, make_world, plan, run_survey_jobs
+from tests.surveys.helpers import make_ticket, make_world, plan, run_survey_jobs
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
