@@ -52,7 +52,7 @@ class ResolutionTimeSettings:
     weight: float = 2.0
     full_marks_ratio: float = 0.5   # up to this share of the target the indicator is 100
     at_target: float = 75.0         # indicator value when the time taken equals the target
-    zero_at_ratio: float = 4.0      # the indicator reaches 0 at this multiple of the target
+    zero_at_ratio: float = 8.0      # the indicator reaches 0 at this multiple of the target
     vip_target_factor: float = 0.5  # VIP callers are held to a shorter target
     # kind -> priority (1..5) -> hours; kinds without targets (changes) leave the indicator unknown
     target_hours: Mapping[str, Mapping[int, float]] = field(
@@ -71,7 +71,7 @@ class SlaSettings:
 
 @dataclass(frozen=True)
 class WaitingSettings:
-    weight: float = 1.0
+    weight: float = 1.5
     free_hours: float = 4.0
     zero_at_hours: float = 72.0
     stages: tuple[str, ...] = ("on_hold",)
@@ -79,21 +79,21 @@ class WaitingSettings:
 
 @dataclass(frozen=True)
 class RepeatContactSettings:
-    weight: float = 1.0
-    value: float = 30.0
+    weight: float = 1.5
+    value: float = 20.0
 
 
 @dataclass(frozen=True)
 class CallerHistorySettings:
     weight: float = 1.0
-    points_per_poor: float = 30.0
+    points_per_poor: float = 35.0
     good_rating: int = 7  # a previous rating at or above this costs nothing
 
 
 @dataclass(frozen=True)
 class MajorIncidentSettings:
-    weight: float = 1.0
-    value: float = 40.0
+    weight: float = 1.5
+    value: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class ScoringModel:
     survey: SurveySettings = field(default_factory=SurveySettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     prior_score: float = 70.0            # the score when no indicator is known
-    emphasis: float = 2.0                # a troubled indicator's weight grows by emphasis x its shortfall
+    emphasis: float = 1.0                # pulls the mean towards the lowest indicators (p = 1 / (1 + emphasis))
     operational_confidence: float = 0.7  # confidence when every indicator is known and no survey
     max_reasons: int = 3
     targets: tuple = ()                  # scoring.targets.XlaTarget, evaluated by evaluate_targets

@@ -1,26 +1,27 @@
-"""The experience score of one ticket: indicators -> weighted mean -> band, reasons and confidence.
+"""The experience score of one ticket: indicators -> weighted power mean -> band, reasons, confidence.
 
-    v_i         = w_i * (1 + e * (100 - x_i) / 100)   effective weight of a known indicator x_i
-                  (w_i its configured weight, e the model's emphasis: a troubled indicator
-                  counts more, so one bad signal is not averaged away by many fine ones)
-    operational = sum(v_i * x_i) / sum(v_i) over the known indicators (0..100)
-                  (the model's prior_score when none is known)
-    survey      = sum(u_p * y_p) / sum(u_p) over the answer's parts y_p (rating*10, lost time,
-                  tone) with their configured weights u_p
+    operational = (sum(w_i * x_i^p) / sum(w_i)) ^ (1/p),  p = 1 / (1 + emphasis)
+                  over the known indicators x_i (0..100) with their configured weights w_i;
+                  the model's prior_score when none is known
+    survey      = the same mean over the answer's parts (rating*10, lost time, tone), p = 1
     score       = round(s * survey + (1 - s) * operational) with s = survey.weight, or
                   round(operational) without an answer
     band        = good if score > good_above, poor if score < poor_below, else average
 
-The operational score never rises when an indicator falls: its derivative in x_j has the sign
-of w_j * (1 + e * operational / 100), which is never negative. Reasons are ranked by the points
-each indicator costs the final score; with an answer, the rating leads ("survey: rated 3/10").
+With emphasis 0 the operational score is the plain weighted mean used by composite experience
+scores; a positive emphasis (p < 1) pulls the mean towards its lowest indicators, so one bad
+signal is not averaged away by many fine ones. A weighted power mean with p > 0 never falls
+when one of its values rises, so more reassignments, reopens or delay never raise the score.
+
+Reasons are ranked by the points each indicator costs: how much higher the final score would
+be were that indicator perfect. With an answer, the rating leads ("survey: rated 3/10").
 Confidence is the known share of the configured weights times operational_confidence, and an
 answer removes survey.confidence of the remaining doubt.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -61,19 +62,19 @@ def band_for(score: float, bands: Bands = DEFAULT_MODEL.bands) -> str:
     return AVERAGE
 
 
-def effective_weights(parts: list[IndicatorResult], emphasis: float = 0.0) -> dict[str, float]:
-    """The weight each known part with a positive weight counts with (see the module formula)."""
-    return {part.name: part.weight * (1.0 + emphasis * (100.0 - part.value) / 100.0)
-            for part in parts if part.known and part.weight > 0}
+def power_mean(parts: list[IndicatorResult], exponent: float = 1.0) -> float | None:
+    """The weighted power mean of the known parts with a positive weight (None when there are none).
 
-
-def weighted_mean(parts: list[IndicatorResult], emphasis: float = 0.0) -> float | None:
-    """The weighted mean of the known parts with a positive weight, or None when there are none."""
-    weights = effective_weights(parts, emphasis)
-    total = sum(weights.values())
+    `exponent` must be above 0; 1 gives the weighted arithmetic mean.
+    """
+    known = [part for part in parts if part.known and part.weight > 0]
+    total = sum(part.weight for part in known)
     if total <= 0:
         return None
-    return sum(weights[part.name] * part.value for part in parts if part.name in weights) / total
+    if exponent == 1.0:
+        return sum(part.weight * part.value for part in known) / total
+    mean = sum(part.weight * max(part.value, 0.0) ** exponent for part in known) / total
+    return mean ** (1.0 / exponent)
 
 
 def _round(value: float) -> int:
@@ -92,59 +93,55 @@ def score_ticket(ticket: Ticket, context: ExperienceContext | Mapping[str, Any] 
     model = model or DEFAULT_MODEL
     context = ExperienceContext.coerce(context)
     survey = SurveyResult.coerce(survey)
-
     operational = operational_indicators(ticket, context, model)
-    predicted = weighted_mean(operational, model.emphasis)
-    predicted = model.prior_score if predicted is None else predicted
+    answers = survey_indicators(survey, model.survey) if survey is not None else []
+
+    def combine(operational_parts, answer_parts) -> tuple[float, float]:
+        """(final, predicted) for these indicator values."""
+        predicted = power_mean(operational_parts, 1.0 / (1.0 + model.emphasis))
+        predicted = model.prior_score if predicted is None else predicted
+        if not answer_parts:
+            return predicted, predicted
+        blend = model.survey.weight
+        return blend * power_mean(answer_parts) + (1.0 - blend) * predicted, predicted
+
+    final, predicted = combine(operational, answers)
     total_weight = sum(part.weight for part in operational if part.weight > 0)
     known_weight = sum(part.weight for part in operational if part.known and part.weight > 0)
     confidence = model.operational_confidence * (known_weight / total_weight if total_weight else 0.0)
-
-    parts = list(operational)
-    # share[name]: the fraction of the final score each part's value stands for (ranks the reasons)
-    share = _shares(effective_weights(operational, model.emphasis))
-    if survey is None:
-        final = predicted
-    else:
-        answers = survey_indicators(survey, model.survey)
-        blend = model.survey.weight
-        final = blend * weighted_mean(answers) + (1.0 - blend) * predicted
-        share = {name: (1.0 - blend) * value for name, value in share.items()}
-        share.update({name: blend * value for name, value in _shares(effective_weights(answers)).items()})
-        parts.extend(answers)
+    if survey is not None:
         confidence += (1.0 - confidence) * model.survey.confidence
 
-    final = max(0.0, min(100.0, final))
-    score = _round(final)
+    # The points a part costs: how much higher the final score would be were that part perfect.
+    costs = {}
+    for part in operational + answers:
+        if part.known and part.problem and part.weight > 0 and part.value < 100.0:
+            perfect = replace(part, value=100.0)
+            better, _ = combine([perfect if p is part else p for p in operational],
+                                [perfect if p is part else p for p in answers])
+            costs[part.name] = better - final
+
+    score = _round(max(0.0, min(100.0, final)))
     return Score(
         score=score,
         band=band_for(score, model.bands),
-        reasons=_reasons(parts, share, survey, model.max_reasons),
+        reasons=_reasons(operational + answers, costs, survey, model.max_reasons),
         confidence=round(min(max(confidence, 0.0), 1.0), 2),
         model_version=model.version,
         from_survey=survey is not None,
         indicators=MappingProxyType({part.name: None if part.value is None else round(part.value, 1)
-                                     for part in parts}),
+                                     for part in operational + answers}),
         operational_score=_round(max(0.0, min(100.0, predicted))),
     )
 
 
-def _shares(weights: dict[str, float]) -> dict[str, float]:
-    total = sum(weights.values())
-    return {name: weight / total for name, weight in weights.items()} if total > 0 else {}
-
-
-def _reasons(parts: list[IndicatorResult], share: dict[str, float], survey: SurveyResult | None,
+def _reasons(parts: list[IndicatorResult], costs: dict[str, float], survey: SurveyResult | None,
              limit: int) -> tuple[str, ...]:
     """The rating first (with an answer), then problems by the points they cost; praise when none."""
     lead = [f"survey: rated {survey.rating}/10"] if survey is not None else []
-    costs = []
-    for position, part in enumerate(parts):
-        if part.known and part.problem and part.weight > 0:
-            points = share.get(part.name, 0.0) * (100.0 - part.value)
-            if points >= NOTABLE_POINTS:
-                costs.append((-points, position, part.problem))
-    problems = [text for _, _, text in sorted(costs)]
+    ranked = sorted((-points, position, part.problem) for position, part in enumerate(parts)
+                    if (points := costs.get(part.name, 0.0)) >= NOTABLE_POINTS)
+    problems = [text for _, _, text in ranked]
     if problems:
         return tuple((lead + problems)[:limit])
     praise = [part.praise for part in sorted(parts, key=lambda p: -p.weight) if part.known and part.praise]
