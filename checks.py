@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from connectors.base import TicketSearch
 from connectors.errors import ConnectorError
 
 
@@ -45,7 +46,11 @@ def check_connection_live(connection, where: str) -> list[str]:
         return [f"{where}.base_url: {exc}"]
     try:
         identity = connector.whoami()
-        catalogue = connector.field_catalogue()
+        sample = None
+        if connection.tool == "jira":
+            # Jira tells which fields are on the edit screen only for a given issue (editmeta).
+            sample = next(iter(connector.search_tickets(TicketSearch(limit=1))), None)
+        catalogue = connector.field_catalogue(sample.ticket_key if sample else None)
     except ConnectorError as exc:
         return [f"{where}: cannot use {connection.base_url} as {connection.auth.user or 'the token owner'}: {exc}"]
     finally:

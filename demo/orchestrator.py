@@ -195,6 +195,7 @@ def run_demo(seconds: float = 0, seed: int = 42, config_path: str | None = None)
                 answered |= answer_some_surveys(demo, answered, seed + tick)
             if tick % 4 == 0:
                 progress.print_line(time.monotonic() - started)
+                progress.print_recent_writes()
             stop.wait(0.5)
         progress.print_line(time.monotonic() - started)
         progress.summary()

@@ -1,6 +1,7 @@
 """What the demo prints: one status line every few seconds and the URLs to look at."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -18,10 +19,36 @@ QUERIES = {
 }
 
 
+RECENT_WRITES = """
+SELECT j.id, j.connection_id, t.number, t.score, t.band, json_extract(j.payload, '$.internal_note') IS NOT NULL,
+       (SELECT s.reasons FROM ticket_scores s WHERE s.connection_id = t.connection_id
+          AND s.ticket_key = t.ticket_key ORDER BY s.id DESC LIMIT 1)
+FROM jobs j JOIN tickets t ON t.connection_id = j.connection_id AND t.ticket_key = j.ticket_key
+WHERE j.kind = 'write_back' AND j.state = 'done' AND j.outcome = 'written' AND j.id > ?
+ORDER BY j.id LIMIT 8
+"""
+
+
 class Progress:
     def __init__(self, demo, database: Path):
         self.demo = demo
         self.database = database
+        self.last_write_id = 0
+
+    def print_recent_writes(self) -> None:
+        """One line per write that reached a ticket since the last call (at most eight)."""
+        connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = connection.execute(RECENT_WRITES, (self.last_write_id,)).fetchall()
+        except sqlite3.Error:
+            return
+        finally:
+            connection.close()
+        for job_id, connection_id, number, score, band, with_note, reasons in rows:
+            self.last_write_id = job_id
+            first_reason = (json.loads(reasons) or ["no warning signs"])[0] if reasons else "no warning signs"
+            print(f"         {connection_id:16} {number:12} score {score:3.0f} {band:8} {first_reason}"
+                  + ("  + context note" if with_note else ""), flush=True)
 
     def counts(self) -> dict[str, int]:
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)

@@ -211,10 +211,11 @@ def _check_one(mapping: ConnectionMapping, catalogue: list[FieldInfo], tool: str
         if info is None:
             continue  # already reported as missing or ambiguous
         path = _at(where, f"outbound.{output}")
-        if not info.writable:
+        off_screen = tool == "jira" and info.on_edit_screen is False
+        if not info.writable and not off_screen:  # off the screen is the one cause there, with its own fix
             problems.append(f"{path}: {TOOL_NAMES[tool]} field {_describe(info)} is read-only for the integration "
                             "user; grant write access to it or map this output to another field")
-        if tool == "jira" and info.on_edit_screen is False:
+        if off_screen:
             problems.append(f"{path}: Jira field {_describe(info)} is not on the edit screen, so Jira rejects "
                             "writes to it; add it to the edit screen of the project's issue types")
         family = OUTPUT_FAMILIES[output]
