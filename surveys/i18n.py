@@ -246,7 +246,7 @@ TEXTS: dict[str, dict[str, str]] = {
 def pick_language(wanted: str | None, offered: Iterable[str], accept_language=None) -> str:
     """The language to speak: `wanted` if offered, else the browser's best offered match, else the first.
 
-    `accept_language` is a werkzeug `LanguageAccept` (request.accept_languages) or None.
+    `accept_language` is a werkzeug `LanguageAccept` (request.accept_languages), best first, or None.
     """
     offered = [code for code in offered if code in TEXTS] or [FALLBACK]
     if wanted:
@@ -254,9 +254,11 @@ def pick_language(wanted: str | None, offered: Iterable[str], accept_language=No
         if base in offered:
             return base
     if accept_language is not None:
-        best = accept_language.best_match(offered)
-        if best:
-            return best
+        # By the browser's preference order, matching on the primary subtag ("fr-CH" -> "fr").
+        for value, quality in accept_language:
+            base = value.replace("_", "-").split("-")[0].lower()
+            if quality > 0 and base in offered:
+                return base
     return offered[0]
 
 

@@ -65,11 +65,11 @@ def start_server(sqlite_url):
 
     started = []
 
-    def start(**settings_kwargs) -> LiveServer:
+    def start(database_url: str | None = None, **settings_kwargs) -> LiveServer:
         holder = _LateBoundApp()
         server = make_server("127.0.0.1", 0, holder, threaded=True)
         url = f"http://127.0.0.1:{server.server_port}"
-        built = make_world(sqlite_url, public_url=url, **settings_kwargs)
+        built = make_world(database_url or sqlite_url, public_url=url, **settings_kwargs)
         holder.app = create_app(built.settings)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()

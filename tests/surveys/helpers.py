@@ -257,3 +257,48 @@ def sent_survey(world: SurveyWorld, ticket: Ticket | None = None, *, now: dateti
     assert decided.outcome == "created", decided
     assert run_survey_jobs(world) == ["sent"]
     return ticket, comment_link(world, ticket)
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    process: object
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_server_process(database_url: str, surveys: dict | None = None, ready_within_s: float = 30) -> ServerProcess:
+    """Run `tests.surveys.serve_app` in a child process; returns once it printed its address.
+
+    Raises RuntimeError with the child's output when it exits or stays silent past the deadline.
+    """
+    import json
+    import selectors
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen([sys.executable, "-m", "tests.surveys.serve_app", "--database-url", database_url,
+                                "--surveys", json.dumps(surveys or {})], cwd=root, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + ready_within_s
+    seen = []
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            break
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("listening on "):
+            selector.close()
+            # Keep draining the child's output so a full pipe never blocks it.
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+            return ServerProcess(url=line.split("listening on ", 1)[1].strip(), process=process)
+    process.kill()
+    raise RuntimeError("survey app process did not start:\n" + "".join(seen))
