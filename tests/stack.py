@@ -7,6 +7,7 @@ loopback port (so webhooks arrive over HTTP, signed); workers run in threads of 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import socket
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+ROOT_DIR = Path(__file__).resolve().parent.parent
 SN_ID, JIRA_ID = "snow", "jira"
 INTEGRATION_SN_USER, INTEGRATION_JIRA_USER = "xla.integration", "xla-bridge@example.com"
 
@@ -103,6 +105,15 @@ class Stack:
                 config[section] = {**config.get(section, {}), **values}
         return config
 
+    def toml(self) -> str:
+        """The stack's configuration as a TOML file's text (for the command-line tools)."""
+        lines: list[str] = []
+        for section, body in self.config.items():
+            for entry in (body if section == "connections" else [body]):
+                header = "[[connections]]" if section == "connections" else f"[{section}]"
+                lines += _toml_table(header, section, entry)
+        return "\n".join(lines) + "\n"
+
     # -- drive ---------------------------------------------------------------------------------
     def sim(self, connection_id: str):
         return self.simulators[connection_id]
@@ -166,6 +177,24 @@ class Stack:
             sim.stop()
         if getattr(self, "runtime", None) is not None:
             self.runtime.close()
+
+
+def _toml_table(header: str, path: str, body: dict) -> list[str]:
+    lines = ["", header] + [f"{key} = {_toml_value(v)}" for key, v in body.items() if not isinstance(v, dict)]
+    for key, sub in body.items():
+        if isinstance(sub, dict):
+            lines += _toml_table(f"[{path}.{key}]", f"{path}.{key}", sub)
+    return lines
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
 @contextmanager
