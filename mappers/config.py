@@ -10,7 +10,7 @@ import re
 from types import MappingProxyType
 from typing import Any, Iterator
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from domain.ticket import Stage, TicketKind
 from mappers import defaults
@@ -99,18 +99,19 @@ def _is_word(value) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-InboundSchema = Schema.from_dict({name: FieldReferences() for name in INBOUND_ATTRIBUTES}, name="InboundSchema")
-InboundSchema.Meta.unknown = RAISE
-OutboundSchema = Schema.from_dict({name: OutboundTarget() for name in OUTPUTS}, name="OutboundSchema")
-OutboundSchema.Meta.unknown = RAISE
-
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
 
 
+# One key per canonical attribute / output, so a misspelt key is reported as unknown.
+InboundSchema = StrictSchema.from_dict({name: FieldReferences() for name in INBOUND_ATTRIBUTES},
+                                       name="InboundSchema")
+OutboundSchema = StrictSchema.from_dict({name: OutboundTarget() for name in OUTPUTS}, name="OutboundSchema")
+
+
 class TableSchema(StrictSchema):
-    kind = fields.String(validate=lambda v: _is_kind(v) or _raise(f"expected {_one_of(KIND_WORDS)}"),
+    kind = fields.String(validate=validate.OneOf(KIND_WORDS, error=f"expected {_one_of(KIND_WORDS)}"),
                          error_messages={"invalid": f"expected {_one_of(KIND_WORDS)}"})
     stages = ValueMap(_is_stage, _one_of(STAGE_WORDS))
     inbound = fields.Nested(InboundSchema)
@@ -137,10 +138,6 @@ class JiraMappingSchema(CommonSchema):
 
 _SCHEMAS = {"servicenow": ServiceNowMappingSchema, "jira": JiraMappingSchema}
 _ONLY_FOR = {"tables": "servicenow", "issue_types": "jira", "statuses": "jira", "status_categories": "jira"}
-
-
-def _raise(message: str):
-    raise ValidationError(message)
 
 
 def load_mapping_section(raw: dict, *, tool: str) -> tuple[ConnectionMapping, list[str]]:

@@ -83,7 +83,7 @@ class ExperienceContext:
         return cls(**dict(context))
 
     def to_json(self) -> dict:
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["time_in_state_hours"] = dict(self.time_in_state_hours)
         data["as_of"] = self.as_of.isoformat() if self.as_of else None
         return data

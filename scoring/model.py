@@ -159,6 +159,10 @@ class ScoringModel:
     def __post_init__(self):
         object.__setattr__(self, "version", f"{MODEL_VERSION}+{self.digest()}")
 
+    def to_json(self) -> dict:
+        """Every setting as plain JSON values (targets included)."""
+        return _plain({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
     def digest(self) -> str:
         """Six hex digits of SHA-256 over the settings that shape scores."""
         shaping = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)

@@ -33,7 +33,7 @@ def assert_is_a_ticket(ticket: Ticket) -> None:
     assert all(isinstance(line, str) for line in ticket.unknown_values)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.sampled_from(SERVICENOW_FIELDS), values, min_size=1))
 def test_servicenow_records_with_odd_values_still_map(odd):
     record = load_fixture("servicenow", "incident__resolved_after_reassignment")["result"]
@@ -47,7 +47,7 @@ history_items = st.lists(st.fixed_dictionaries({
     "from": scalars, "fromString": scalars, "to": scalars, "toString": scalars}), max_size=3)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.sampled_from(JIRA_FIELDS), values, min_size=1),
        st.lists(st.fixed_dictionaries({"created": scalars, "items": history_items}), max_size=4))
 def test_jira_issues_with_odd_values_and_histories_still_map(odd, histories):

@@ -17,7 +17,7 @@ from scoring import ExperienceContext, SurveyResult, band_for, load_scoring_sect
 
 from tests.scoring.conftest import OPENED, incident
 
-EXAMPLES = settings(max_examples=120, deadline=None)
+EXAMPLES = settings(max_examples=80, deadline=None)
 
 tickets = st.builds(
     lambda kind, priority, hours, reassigned, reopened, breached, vip: incident(

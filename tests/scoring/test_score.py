@@ -134,3 +134,11 @@ def test_score_serialises_for_storage():
     data = score_ticket(incident(reassignment_count=2), None, SurveyResult(rating=8)).to_json()
     assert data["from_survey"] is True and data["reasons"][0] == "survey: rated 8/10"
     assert data["indicators"]["reassignments"] == 50.0
+
+
+def test_context_serialises_for_storage():
+    context = ExperienceContext(time_in_state_hours={"on_hold": 2.5}, as_of=OPENED, change_on_ci="recent")
+    data = context.to_json()
+    assert data["time_in_state_hours"] == {"on_hold": 2.5} and data["as_of"] == OPENED.isoformat()
+    assert data["change_on_ci"] == "recently_implemented"
+    assert ExperienceContext.from_mapping({**data, "as_of": OPENED}) == context
