@@ -181,6 +181,8 @@ class JiraConnector(TicketConnector):
                 since = since.replace(tzinfo=timezone.utc)
             minutes = max(1, math.ceil((datetime.now(timezone.utc) - since).total_seconds() / 60) + 1)
             clauses.append(f'updated >= "-{minutes}m"')
+        if criteria.number:
+            clauses.append(f"key = {_quote(criteria.number)}")
         if criteria.caller:
             clauses.append(f"reporter = {_quote(criteria.caller)}")
         if criteria.ci:

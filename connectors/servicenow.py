@@ -141,6 +141,8 @@ class ServiceNowConnector(TicketConnector):
             if since.tzinfo is not None:
                 since = since.astimezone(timezone.utc)
             parts.append(f"sys_updated_on>={since:%Y-%m-%d %H:%M:%S}")
+        if criteria.number:
+            parts.append(f"number={criteria.number}")
         if criteria.caller:
             parts.append(f"{self.CALLER_FIELD.get(table, 'opened_by')}={criteria.caller}")
         if criteria.ci:

@@ -6,7 +6,9 @@ would, and prints all of it. Writes nothing, anywhere.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, is_dataclass
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from enum import Enum
 
 from connectors.base import TicketSearch
 from connectors.errors import ConnectorError
@@ -83,10 +85,13 @@ def render_text(report: dict) -> str:
 
 
 def _plain(value):
-    if is_dataclass(value):
-        return {k: _plain(v) for k, v in asdict(value).items()}
-    if isinstance(value, (list, tuple)):
+    """Dataclasses, mappings and enums as plain JSON-ready values (read-only mappings included)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
-    if hasattr(value, "value") and not isinstance(value, (str, int, float)):
+    if isinstance(value, Enum):
         return value.value
     return value
