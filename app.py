@@ -2,7 +2,7 @@
 
     python app.py <command> --config FILE      (or XLA_BRIDGE_CONFIG=FILE)
 
-Commands: serve, worker, scheduler, demo, check-config, migrate, replay, preview. `serve` runs
+Commands: serve, worker, scheduler, demo, check-config, migrate, replay, report, preview. `serve` runs
 gunicorn on `app:create_app()`. Nothing is created at import time.
 """
 from __future__ import annotations
@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--quarantined", action="store_true", help="re-run quarantined payloads through parsing")
     replay.add_argument("--job", type=int, action="append", default=[], help="only this job id (repeatable)")
 
+    report = command("report", cmd_report,
+                     "Happiness, lost time, hotspots and XLA target attainment from the survey answers.")
+    report.add_argument("--by", default="kind,service,month",
+                        help="comma-separated grouping: service, group, channel, kind, connection_id, and one period "
+                             "(day, week, month, quarter, year); default kind,service,month")
+    report.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     preview = command("preview", cmd_preview,
                       "Show a ticket as the service sees it: canonical fields, context, score, and the writes.")
     preview.add_argument("connection", help="connection id")
@@ -193,6 +200,13 @@ def cmd_replay(args) -> int:
     from jobs.replay import replay
 
     return replay(_load(args), dead=args.dead, quarantined=args.quarantined, job_ids=args.job)
+
+
+def cmd_report(args) -> int:
+    from reporting.xla import print_report
+
+    return print_report(_load(args), tuple(part.strip() for part in args.by.split(",") if part.strip()),
+                        as_json=args.json)
 
 
 def cmd_preview(args) -> int:
