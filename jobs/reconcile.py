@@ -33,9 +33,12 @@ def reconcile_connection(runtime, connection_id: str, *, first_look_back: timede
     stored = 0
     try:
         for raw in runtime.connector(connection_id).search_tickets(TicketSearch(updated_since=since, limit=100)):
+            # ServiceNow says who made the last update: our own writes are then dropped by the loop guard
+            # before any read. Jira search results do not, and such events end as "unchanged".
+            actor = raw.fields.get("sys_updated_by") if isinstance(raw.fields.get("sys_updated_by"), str) else None
             event = TicketEvent(connection_id=connection_id, delivery_id=f"poll:{raw.ticket_key}:{raw.version}",
                                 ticket_key=raw.ticket_key, lifecycle=(Lifecycle.UPDATED,), number=raw.number,
-                                version=raw.version, raw_event_name="reconciliation")
+                                version=raw.version, actor=actor, raw_event_name="reconciliation")
             with transaction(runtime.sessions) as session:
                 stored += bool(store_event(session, event))
     except ConnectorError as exc:
