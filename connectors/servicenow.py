@@ -227,15 +227,15 @@ class ServiceNowConnector(TicketConnector):
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, ticket_key: str, change: TicketWrite) -> bool:
-        """One PATCH with the fields and the note/comment, after at most one read.
+        """One PATCH with the fields and the note/comment together.
 
-        With an append: one GET of `sys_journal_field` looks for its marker; found, the whole
-        change was applied by an earlier attempt (fields and note share one PATCH) and nothing is
-        sent; else the fields ride along unconditionally (absolute values). Fields only: one GET of
-        those fields; values already held are not sent. The PATCH answer is checked: a column the
-        table does not have, or a value the instance did not keep (read-only, ACL, business
-        rule), raises `FieldNotEditable` naming the field.
-        Returns False when nothing needed writing.
+        With an append, one GET of `sys_journal_field` first looks for its marker: found, the
+        whole change was applied by an earlier attempt (fields and note share one PATCH) and
+        nothing is sent. Fields alone go straight into the PATCH (absolute values; the caller
+        has compared them with its own fresh read), which is then safe to retry. The PATCH
+        answer is checked: a column the table does not have, or a value the instance did not
+        keep (read-only, ACL, business rule), raises `FieldNotEditable` naming the field.
+        Returns False when the marker showed the change was already applied.
         """
         table, sys_id = self.split_key(ticket_key)
         desired = dict(change.fields)
@@ -256,12 +256,9 @@ class ServiceNowConnector(TicketConnector):
                     body["work_notes" if append.internal else "comments"] = append.body
             body.update(desired)
         else:
-            held = self._record(table, sys_id, {"sysparm_fields": ",".join(desired),
-                                                "sysparm_exclude_reference_link": "true"})
-            body.update({k: v for k, v in desired.items() if not (k in held and same_value(held[k], v))})
-        if not body:
-            log.info("servicenow.write.unchanged", extra={"connection": self.connection_id, "ticket": ticket_key})
-            return False
+            # No read first: the pipeline compared these values with the record it has just read,
+            # and setting an absolute value again changes nothing.
+            body.update(desired)
         appending = "work_notes" in body or "comments" in body
         sent_fields = [k for k in body if k not in ("work_notes", "comments")]
         response = self._http.request(
