@@ -59,10 +59,14 @@ def _fallbacks(ticket: Ticket) -> list[str]:
 
 
 def render_context_note(ticket: Ticket, context: ExperienceContext | Mapping[str, Any] | None, score: Score, *,
-                        model: ScoringModel | None = None) -> str:
-    """The note text for `ticket`. Pure and deterministic; raises ValueError for an unknown context key."""
+                        model: ScoringModel | None = None, risk: str | None = None) -> str:
+    """The note text for `ticket`. Pure and deterministic; raises ValueError for an unknown context key.
+
+    Pass the `risk` written to the ticket's risk field so note and field agree; without it the
+    risk is computed here (with the ticket's VIP flag).
+    """
     context = ExperienceContext.coerce(context)
-    risk = experience_risk(context, score, vip=ticket.vip, model=model)
+    risk = risk or experience_risk(context, score, vip=ticket.vip, model=model)
     source = "survey" if score.from_survey else "predicted"
     headline = (f"Experience {score.score}/100 ({score.band}, {source}) | risk {risk} | "
                 f"confidence {score.confidence:.0%} | {score.model_version}")

@@ -77,6 +77,12 @@ class TestCheckMapping:
             "outbound.score: Jira field 'Experience Legacy Score' (customfield_10210) is not on the edit screen, "
             "so Jira rejects writes to it; add it to the edit screen of the project's issue types"]
 
+    def test_a_field_on_the_screen_the_integration_user_may_not_edit(self, jira_catalogue):
+        catalogue = replaced(jira_catalogue, "Experience Score", writable=False)
+        assert check_mapping(default_mapping("jira"), catalogue, "jira") == [
+            "outbound.score: Jira field 'Experience Score' (customfield_10200) is read-only for the integration "
+            "user; grant write access to it or map this output to another field"]
+
     @pytest.mark.parametrize("output,field,line", [
         ("score", "Experience Reasons",
          "outbound.score: score needs a number field, but 'Experience Reasons' (customfield_10202) is a text "

@@ -81,3 +81,11 @@ class TestNote:
             assert 2 <= len(bullets) == len(lines(note)) - 1 <= 4
             assert len(set(bullets)) == len(bullets)
             assert note == render_context_note(ticket, dict(context or {}), score, model=model)
+
+
+def test_the_note_shows_the_risk_the_field_holds():
+    ticket = incident(vip=True)
+    score = score_ticket(ticket, None)
+    assert "| risk medium |" in render_context_note(ticket, None, score)  # the VIP sign
+    written = experience_risk(None, score)
+    assert f"| risk {written} |" in render_context_note(ticket, None, score, risk=written)
