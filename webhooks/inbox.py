@@ -12,12 +12,17 @@ its own batch, so "stored before acknowledged" holds for every delivery.
 """
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
 import logging
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,11 +30,12 @@ from domain.events import TicketEvent
 from jobs.queue import NewJob, enqueue
 from storage.clock import utcnow
 from storage.db import transaction
-from storage.models import InboxEvent
+from storage.models import InboxEvent, Job
 
 log = logging.getLogger("xla.webhooks.inbox")
 
 PROCESS_EVENT_JOB = "process_event"
+DEFAULT_MAX_ATTEMPTS = 8  # jobs.queue.enqueue's default
 
 
 class InboxUnavailable(Exception):
@@ -46,29 +52,138 @@ def store_event(session: Session, event: TicketEvent, *, max_attempts: int | Non
     Returns True when the event is new, False for a redelivery (its row's `duplicates` is
     incremented and no job is added). The caller commits; database errors propagate.
     """
-    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    statements = _statements(connection.dialect.name)
+    as_json = event.to_json()
+    inserted = connection.execute(statements.insert_inbox, [_inbox_row(event, as_json, utcnow())]).first()
+    if inserted is None:
+        connection.execute(statements.count_duplicates,
+                           [{"c": event.connection_id, "d": event.delivery_id, "n": 1}])
+        return False
+    enqueue(session, _process_event_job(event, as_json, inserted.id, max_attempts))
+    return True
+
+
+def store_events(session: Session, events: Sequence[TicketEvent], *, max_attempts: int | None = None) -> list[bool]:
+    """`store_event` for many events in a constant number of statements (the group commit's path).
+
+    Returns, in order, True for each event stored now and False for each redelivery (of an
+    event stored before, or earlier in `events`). Jobs are the rows `jobs.queue.enqueue` makes,
+    written in one multi-row insert: each statement costs the writer thread a turn at the
+    interpreter lock, which under load costs far more than the statement. The caller commits;
+    database errors propagate.
+    """
+    if not events:
+        return []
+    connection = session.connection()
+    statements = _statements(connection.dialect.name)
+    now = utcnow()
+    first_seen: dict[tuple[str, str], int] = {}
+    for position, event in enumerate(events):
+        first_seen.setdefault((event.connection_id, event.delivery_id), position)
+    as_json = {position: events[position].to_json() for position in first_seen.values()}
+    rows = [_inbox_row(events[position], as_json[position], now) for position in first_seen.values()]
+    inserted = {(row.connection_id, row.delivery_id): row.id
+                for row in connection.execute(statements.insert_inbox, rows)}
+
+    results, jobs, repeats = [], [], {}
+    for position, event in enumerate(events):
+        key = (event.connection_id, event.delivery_id)
+        is_new = key in inserted and first_seen[key] == position
+        results.append(is_new)
+        if is_new:
+            jobs.append(_job_row(_process_event_job(event, as_json[position], inserted[key], max_attempts), now))
+        else:
+            repeats[key] = repeats.get(key, 0) + 1
+    if jobs:
+        connection.execute(statements.insert_jobs, jobs)
+    if repeats:
+        connection.execute(statements.count_duplicates,
+                           [{"c": key[0], "d": key[1], "n": count} for key, count in repeats.items()])
+    return results
+
+
+def _process_event_job(event: TicketEvent, as_json: dict, inbox_id: int, max_attempts: int | None) -> NewJob:
+    return NewJob(kind=PROCESS_EVENT_JOB, dedupe_key=process_event_dedupe_key(event.connection_id, event.delivery_id),
+                  payload={"inbox_id": inbox_id, "event": as_json},
+                  connection_id=event.connection_id, ticket_key=event.ticket_key, max_attempts=max_attempts)
+
+
+def _inbox_row(event: TicketEvent, as_json: dict, now) -> dict:
+    return {"connection_id": event.connection_id, "delivery_id": event.delivery_id, "ticket_key": event.ticket_key,
+            "event": as_json, "received_at": now, "duplicates": 0}
+
+
+def _job_row(job: NewJob, now) -> dict:
+    """The row `jobs.queue.enqueue` inserts for `job` (tests/webhooks checks the two agree)."""
+    return {"kind": job.kind, "dedupe_key": job.dedupe_key, "payload": job.payload,
+            "connection_id": job.connection_id, "ticket_key": job.ticket_key, "state": "queued", "attempts": 0,
+            "max_attempts": job.max_attempts or DEFAULT_MAX_ATTEMPTS, "next_run_at": job.run_at or now,
+            "created_at": now}
+
+
+@dataclass(frozen=True)
+class _Statements:
+    insert_inbox: Any       # skips known deliveries, returns (id, connection_id, delivery_id) of new rows
+    insert_jobs: Any        # skips jobs whose dedupe key exists
+    count_duplicates: Any   # duplicates += :n for (:c, :d)
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """Built once per dialect: under load, constructing statements costs more than running them."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = (insert(InboxEvent)
-                 .values(connection_id=event.connection_id, delivery_id=event.delivery_id,
-                         ticket_key=event.ticket_key, event=event.to_json(), received_at=utcnow(), duplicates=0)
-                 .on_conflict_do_nothing(index_elements=["connection_id", "delivery_id"])
-                 .returning(InboxEvent.id))
-    inbox_id = session.execute(statement).scalar_one_or_none()
-    if inbox_id is None:
-        session.execute(update(InboxEvent)
-                        .where(InboxEvent.connection_id == event.connection_id,
-                               InboxEvent.delivery_id == event.delivery_id)
-                        .values(duplicates=InboxEvent.duplicates + 1))
+    inbox, jobs = InboxEvent.__table__, Job.__table__
+    return _Statements(
+        insert_inbox=(insert(inbox).on_conflict_do_nothing(index_elements=["connection_id", "delivery_id"])
+                      .returning(inbox.c.id, inbox.c.connection_id, inbox.c.delivery_id)),
+        insert_jobs=insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+        count_duplicates=(update(inbox)
+                          .where(inbox.c.connection_id == bindparam("c"), inbox.c.delivery_id == bindparam("d"))
+                          .values(duplicates=inbox.c.duplicates + bindparam("n"))),
+    )
+
+
+class SqliteWriterTurn:
+    """A host-wide lock that inbox writers of one SQLite file take around each transaction.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
+    100 ms). Gunicorn workers' inbox writers queue on this lock instead, so each starts the moment
+    the previous commit ends; while it waits, its batch keeps growing. Other writers of the file
+    (the worker process) are unaffected and still rely on SQLite's own busy timeout. A no-op for
+    other databases, whose concurrent transactions do not exclude each other.
+    """
+
+    def __init__(self, lock_path: str | None):
+        self._lock_path = lock_path
+        self._pid: int | None = None
+        self._file = None
+
+    @classmethod
+    def for_engine(cls, engine) -> "SqliteWriterTurn":
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return cls(None)
+        # Beside nothing of the project's: a file in the temp folder named after the database path.
+        digest = hashlib.sha256(os.path.abspath(database).encode()).hexdigest()[:24]
+        return cls(os.path.join(tempfile.gettempdir(), f"xla-bridge-inbox-{digest}.lock"))
+
+    def __enter__(self):
+        if self._lock_path is None:
+            return self
+        if self._pid != os.getpid():
+            self._file = open(self._lock_path, "a+b")  # one descriptor per process, kept open
+            self._pid = os.getpid()
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._lock_path is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
         return False
-    enqueue(session, NewJob(kind=PROCESS_EVENT_JOB,
-                            dedupe_key=process_event_dedupe_key(event.connection_id, event.delivery_id),
-                            payload={"inbox_id": inbox_id, "event": event.to_json()},
-                            connection_id=event.connection_id, ticket_key=event.ticket_key,
-                            max_attempts=max_attempts))
-    return True
 
 
 @dataclass
@@ -90,6 +205,7 @@ class InboxWriter:
     def __init__(self, sessions: sessionmaker[Session], *, wait_s: float = 25.0, max_batch: int = 500,
                  max_attempts: int | None = None):
         self._sessions = sessions
+        self._turn = SqliteWriterTurn.for_engine(sessions.kw["bind"])
         self._wait_s = wait_s
         self._max_batch = max_batch
         self._max_attempts = max_attempts
@@ -131,25 +247,28 @@ class InboxWriter:
             with self._condition:
                 while not self._pending:
                     self._condition.wait()
-                batch = self._pending[:self._max_batch]
-                del self._pending[:self._max_batch]
-            # Every writer (other processes, other replicas) inserts keys in the same order, so two
-            # batches holding the same deliveries wait for each other instead of deadlocking.
-            batch.sort(key=lambda waiting: (waiting.event.connection_id, waiting.event.delivery_id))
-            try:
-                self._commit(batch)
-            except BaseException as exc:  # never leave a request waiting on a dead thread
-                for waiting in batch:
-                    if not waiting.done.is_set():
-                        waiting.error = exc
-                        waiting.done.set()
-                log.exception("webhook.inbox_writer_failed")
+            # Wait for the turn before taking the batch: whatever arrives meanwhile rides along.
+            with self._turn:
+                with self._condition:
+                    batch = self._pending[:self._max_batch]
+                    del self._pending[:self._max_batch]
+                # Every writer (other processes, other replicas) inserts keys in the same order, so
+                # two batches holding the same deliveries wait for each other instead of deadlocking.
+                batch.sort(key=lambda waiting: (waiting.event.connection_id, waiting.event.delivery_id))
+                try:
+                    self._commit(batch)
+                except BaseException as exc:  # never leave a request waiting on a dead thread
+                    for waiting in batch:
+                        if not waiting.done.is_set():
+                            waiting.error = exc
+                            waiting.done.set()
+                    log.exception("webhook.inbox_writer_failed")
 
     def _commit(self, batch: list[_Waiting]) -> None:
         try:
             with transaction(self._sessions) as session:
-                results = [store_event(session, waiting.event, max_attempts=self._max_attempts)
-                           for waiting in batch]
+                results = store_events(session, [waiting.event for waiting in batch],
+                                       max_attempts=self._max_attempts)
         except (IntegrityError, DataError, ProgrammingError) as exc:
             if len(batch) == 1:
                 self._fail(batch, exc)

@@ -1,0 +1,314 @@
+"""Webhook ingest benchmark: signed Jira deliveries into the real service under gunicorn.
+
+    python -m bench.ingest [--requests 6000] [--seconds 20] [--clients 16] [--workers 2] [--threads 4]
+
+Two servers run in the same invocation, one after the other, with the same gunicorn workers and
+threads: the service itself (`app:create_app()`: signature check, parse, inbox row and job
+committed to SQLite with `synchronous=FULL` before the 202), and a bare Flask app that reads the
+body and answers 202. The same pure-Python load generator drives both: `--clients` threads, each
+with one keep-alive connection, sending pre-signed distinct deliveries until `--requests` are
+answered or `--seconds` have passed. It reports throughput, p50/p95/p99 latency and the ratio of
+the two throughputs, checks that every delivery answered 202 is in the inbox, and writes a JSON
+record to bench/results/. Method and figures: docs/benchmarks.md, "Webhook ingest".
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_ENV = "XLA_BENCH_JIRA_WEBHOOK_SECRET"
+TOKEN_ENV = "XLA_BENCH_JIRA_TOKEN"
+CONNECTION = "jira-bench"
+LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
+
+
+def create_bare_app():
+    """The baseline: a Flask app that reads the body and answers 202, nothing else."""
+    from flask import Flask, jsonify, request
+
+    app = Flask(__name__)
+
+    @app.post("/webhooks/<connection_id>")
+    def accept(connection_id):
+        request.get_data()
+        return jsonify(status="stored"), 202
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    return app
+
+
+@dataclass
+class Result:
+    target: str
+    answered: int
+    errors: int
+    seconds: float
+    throughput_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+def build_deliveries(count: int, secret: str) -> list[tuple[bytes, dict]]:
+    """Distinct signed Jira `issue_updated` deliveries shaped like Cloud's, ready to send."""
+    from webhooks.jira.verify import sign_jira_body
+
+    deliveries = []
+    base_ms = int(time.time() * 1000)
+    for number in range(count):
+        issue_id = str(100000 + number % 5000)
+        payload = {
+            "timestamp": base_ms + number, "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_generic",
+            "user": {"accountId": "712020:bench-agent", "displayName": "Bench Agent"},
+            "issue": {"id": issue_id, "key": f"SD-{issue_id}", "self": f"https://bench.example/rest/api/2/issue/{issue_id}",
+                      "fields": {"status": {"name": "Resolved", "statusCategory": {"key": "done"}},
+                                 "resolution": {"name": "Done"}, "summary": "VPN drops every ten minutes",
+                                 "priority": {"name": "Medium"}, "issuetype": {"name": "IT Help"}}},
+            "changelog": {"id": str(500000 + number), "items": [
+                {"field": "resolution", "fieldId": "resolution", "from": None, "fromString": None,
+                 "to": "10000", "toString": "Done"},
+                {"field": "status", "fieldId": "status", "from": "3", "fromString": "In Progress",
+                 "to": "10002", "toString": "Resolved"}]},
+        }
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json; charset=UTF-8",
+                   "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()), "X-Atlassian-Webhook-Flow": "Primary",
+                   "X-Hub-Signature": sign_jira_body(body, secret)}
+        deliveries.append((body, headers))
+    return deliveries
+
+
+def drive_load(port: int, deliveries: list[tuple[bytes, dict]], clients: int, seconds: float,
+               label: str) -> tuple[Result, int]:
+    """Send `deliveries` from `clients` threads until all are answered or `seconds` pass.
+
+    Returns the measurements and how many deliveries were answered 202.
+    """
+    next_index = iter(range(len(deliveries)))
+    index_lock = threading.Lock()
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    accepted = [0] * clients
+    errors = [0] * clients
+    deadline = time.monotonic() + seconds
+
+    def client(slot: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            while time.monotonic() < deadline:
+                with index_lock:
+                    index = next(next_index, None)
+                if index is None:
+                    return
+                body, headers = deliveries[index]
+                started = time.perf_counter()
+                try:
+                    connection.request("POST", f"/webhooks/{CONNECTION}", body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException):
+                    errors[slot] += 1
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    continue
+                latencies[slot].append(time.perf_counter() - started)
+                if response.status == 202:
+                    accepted[slot] += 1
+                else:
+                    errors[slot] += 1
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(slot,), name=f"load-{slot}") for slot in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    merged = sorted(value for values in latencies for value in values)
+    answered = len(merged)
+
+    def percentile(fraction: float) -> float:
+        if not merged:
+            return float("nan")
+        return round(merged[min(len(merged) - 1, int(fraction * len(merged)))] * 1000, 2)
+
+    result = Result(target=label, answered=answered, errors=sum(errors), seconds=round(elapsed, 2),
+                    throughput_per_s=round(answered / elapsed, 1) if elapsed else 0.0,
+                    p50_ms=percentile(0.50), p95_ms=percentile(0.95), p99_ms=percentile(0.99))
+    return result, sum(accepted)
+
+
+class Gunicorn:
+    """One gunicorn server on 127.0.0.1 with an ephemeral port, stopped by `stop()`."""
+
+    def __init__(self, app_spec: str, workers: int, threads: int, env: dict, log_path: Path):
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        command = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", str(workers),
+                   "--threads", str(threads), "--chdir", str(ROOT), "--log-level", "info", app_spec]
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.port = self._wait_for_port(deadline=time.monotonic() + 60)
+        self._wait_until_healthy(deadline=time.monotonic() + 60)
+
+    def _wait_for_port(self, deadline: float) -> int:
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early; see {self.log_path}")
+            match = LISTENING.search(self.log_path.read_text())
+            if match:
+                return int(match.group(1))
+            time.sleep(0.05)
+        raise RuntimeError(f"gunicorn did not start listening; see {self.log_path}")
+
+    def _wait_until_healthy(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    connection.close()
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"gunicorn did not answer /healthz; see {self.log_path}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
+
+
+def write_config(folder: Path, workers: int, threads: int) -> tuple[Path, str]:
+    database_url = f"sqlite:///{folder / 'ingest.db'}"
+    config = folder / "bench.toml"
+    config.write_text(f"""
+[service]
+database_url = "{database_url}"
+log_level = "WARNING"
+
+[server]
+workers = {workers}
+threads = {threads}
+
+[[connections]]
+id = "{CONNECTION}"
+tool = "jira"
+base_url = "https://bench.example.atlassian.net"
+webhook_secret_env = "{SECRET_ENV}"
+
+[connections.auth]
+kind = "basic"
+user = "bench@example.com"
+token_env = "{TOKEN_ENV}"
+""")
+    return config, database_url
+
+
+def count_inbox(database_url: str) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from storage.models import InboxEvent
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(InboxEvent)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def run(requests_count: int, seconds: float, clients: int, workers: int, threads: int, warmup: int) -> dict:
+    from storage.migrate import upgrade
+
+    folder = Path(tempfile.mkdtemp(prefix="xla-bench-ingest-"))
+    secret = uuid.uuid4().hex
+    try:
+        config, database_url = write_config(folder, workers, threads)
+        upgrade(database_url)
+        metrics_dir = folder / "metrics"
+        metrics_dir.mkdir()
+        env = dict(os.environ, XLA_BRIDGE_CONFIG=str(config), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+                   **{SECRET_ENV: secret, TOKEN_ENV: "unused-by-ingest"})
+        deliveries = build_deliveries(warmup * 2 + requests_count * 2, secret)
+        results = {}
+        accepted_by_service = 0
+        for label, spec, pool in (
+                ("bare_flask", "bench.ingest:create_bare_app()", deliveries[:warmup + requests_count]),
+                ("xla_bridge", "app:create_app()", deliveries[warmup + requests_count:])):
+            server = Gunicorn(spec, workers, threads, env, folder / f"{label}.log")
+            try:
+                _, warm_accepted = drive_load(server.port, pool[:warmup], clients, seconds, label)
+                result, accepted = drive_load(server.port, pool[warmup:], clients, seconds, label)
+                if label == "xla_bridge":
+                    accepted_by_service = warm_accepted + accepted
+            finally:
+                server.stop()
+            results[label] = result
+        stored = count_inbox(database_url)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    bare, service = results["bare_flask"], results["xla_bridge"]
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "settings": {"requests": requests_count, "seconds": seconds, "clients": clients, "workers": workers,
+                     "threads": threads, "warmup": warmup},
+        "results": {label: asdict(result) for label, result in results.items()},
+        "ratio": round(service.throughput_per_s / bare.throughput_per_s, 3) if bare.throughput_per_s else None,
+        "inbox_rows": stored,
+        "answered_202_by_service": accepted_by_service,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=6000, help="measured deliveries per server")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time budget per server")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent client connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both servers)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (both servers)")
+    parser.add_argument("--warmup", type=int, default=300, help="deliveries sent before measuring")
+    parser.add_argument("--json", metavar="FILE", help="also write the record here (default: bench/results/)")
+    args = parser.parse_args(argv)
+
+    record = run(args.requests, args.seconds, args.clients, args.workers, args.threads, args.warmup)
+    print(f"{'target':<12} {'answered':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for result in record["results"].values():
+        print(f"{result['target']:<12} {result['answered']:>8} {result['errors']:>6} {result['throughput_per_s']:>8}"
+              f" {result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}")
+    print(f"ratio xla_bridge / bare_flask: {record['ratio']}")
+    print(f"inbox rows {record['inbox_rows']} for {record['answered_202_by_service']} deliveries answered 202")
+    target = Path(args.json) if args.json else ROOT / "bench" / "results" / f"ingest-{int(time.time())}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"record written to {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+    lost = record["answered_202_by_service"] - record["inbox_rows"]
+    return 1 if lost > 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""`store_event` / `store_events`, the inbox's unit of work, called directly."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from domain.events import Lifecycle, TicketEvent
+from jobs.queue import NewJob, enqueue
+from storage.clock import utcnow
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import InboxEvent, Job
+from webhooks.inbox import _job_row, store_event, store_events
+
+COMPARED = ("kind", "dedupe_key", "payload", "connection_id", "ticket_key", "sequence", "state", "attempts",
+            "max_attempts", "lease_until", "leased_by", "last_error", "outcome", "finished_at")
+
+
+def event(delivery: str, ticket: str = "10042") -> TicketEvent:
+    return TicketEvent(connection_id="jira", delivery_id=delivery, ticket_key=ticket,
+                       lifecycle=(Lifecycle.RESOLVED,), actor="agent", version=1)
+
+
+def test_batch_with_repeats_stores_each_delivery_once_in_order(webhook_db_url):
+    sessions = make_session_factory(make_engine(webhook_db_url))
+    with transaction(sessions) as session:
+        assert store_event(session, event("a")) is True
+    with transaction(sessions) as session:
+        results = store_events(session, [event("b"), event("a"), event("c", "7"), event("b")])
+    assert results == [True, False, True, False]
+    with sessions() as session:
+        rows = {row.delivery_id: row for row in session.execute(select(InboxEvent)).scalars()}
+        jobs = list(session.execute(select(Job).order_by(Job.id)).scalars())
+    assert {key: row.duplicates for key, row in rows.items()} == {"a": 1, "b": 1, "c": 0}
+    assert [job.dedupe_key for job in jobs] == ["event:jira:a", "event:jira:b", "event:jira:c"]
+    assert [job.payload["inbox_id"] for job in jobs] == [rows["a"].id, rows["b"].id, rows["c"].id]
+    assert jobs[2].ticket_key == "7"
+
+
+@pytest.mark.parametrize("max_attempts", [5, None])
+def test_batched_jobs_are_the_rows_enqueue_makes(webhook_db_url, max_attempts):
+    """The group commit writes job rows itself; they must stay what jobs.queue.enqueue writes."""
+    engine = make_engine(webhook_db_url)
+    sessions = make_session_factory(engine)
+    job = NewJob(kind="process_event", dedupe_key="event:jira:x", payload={"inbox_id": 1, "event": {"a": [1]}},
+                 connection_id="jira", ticket_key="10042", max_attempts=max_attempts)
+    with transaction(sessions) as session:
+        enqueue(session, job)
+        row = _job_row(NewJob(**{**job.__dict__, "dedupe_key": "event:jira:y"}), utcnow())
+        session.execute(Job.__table__.insert(), [row])
+    with sessions() as session:
+        by_enqueue, by_batch = session.execute(select(Job).order_by(Job.id)).scalars().all()
+    for name in COMPARED:
+        if name == "dedupe_key":
+            continue
+        assert getattr(by_enqueue, name) == getattr(by_batch, name), name
+    assert by_enqueue.next_run_at is not None and by_batch.next_run_at is not None
