@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -20,7 +19,6 @@ import requests
 from demo.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
-SURVEY_LINK = re.compile(r"https?://[^\s\"'<>\\]+/s/[A-Za-z0-9_\-]{20,}")
 SN_ID, JIRA_ID = "servicenow-demo", "jira-demo"
 
 
@@ -92,6 +90,8 @@ class Demo:
                         XLA_DEMO_JIRA_TOKEN=secrets.token_urlsafe(16),
                         PYTHONUNBUFFERED="1")
         self.config_path = workdir / "config.toml"
+        self._journal_seen: dict[str, int] = {}
+        self._links: set[str] = set()
 
     def start(self) -> None:
         from simulators.common import start_simulator
@@ -151,10 +151,13 @@ class Demo:
 
     def survey_links(self) -> set[str]:
         """Survey links the service posted as customer-visible comments, as the callers would see them."""
-        links: set[str] = set()
+        from surveys.respondents import find_survey_links
+
         for simulator in self.simulators:
-            for entry in simulator.journal():
-                links.update(SURVEY_LINK.findall(json.dumps(entry.get("body"))))
+            for entry in simulator.journal(after=self._journal_seen.get(simulator.tool, 0)):
+                self._journal_seen[simulator.tool] = max(self._journal_seen.get(simulator.tool, 0), entry["id"])
+                self._links.update(find_survey_links(json.dumps(entry.get("body"))))
+        return set(self._links)
         return links
 
     def stop(self) -> None:
@@ -185,14 +188,18 @@ def run_demo(seconds: float = 0, seed: int = 42, config_path: str | None = None)
         demo.start()
         progress = Progress(demo, workdir / "xla-bridge.db")
         progress.banner()
+        from surveys.respondents import SimulatedRespondents
+
+        respondents = SimulatedRespondents(seed, response_rate=0.6)
         answered: set[str] = set()
         started = time.monotonic()
         tick = 0
         while not stop.is_set() and (not seconds or time.monotonic() - started < seconds):
             demo.advance()
+            demo.advance()
             tick += 1
             if tick % 5 == 0:
-                answered |= answer_some_surveys(demo, answered, seed + tick)
+                answered |= answer_new_surveys(demo, respondents, answered)
             if tick % 4 == 0:
                 progress.print_line(time.monotonic() - started)
                 progress.print_recent_writes()
@@ -207,16 +214,12 @@ def run_demo(seconds: float = 0, seed: int = 42, config_path: str | None = None)
     return 0
 
 
-def answer_some_surveys(demo: Demo, answered: set[str], seed: int) -> set[str]:
-    """Simulated end users answer about half of the surveys that reached them."""
-    from surveys.respondents import answer_survey
-
-    done = set()
-    for index, link in enumerate(sorted(demo.survey_links() - answered)):
-        done.add(link)
-        if (seed + index) % 2 == 0:
-            try:
-                answer_survey(link, seed=seed + index)
-            except requests.RequestException:
-                pass
-    return done
+def answer_new_surveys(demo: Demo, respondents, answered: set[str]) -> set[str]:
+    """Simulated end users open the survey links that reached them; some answer, some do not."""
+    fresh = sorted(demo.survey_links() - answered)
+    for link in fresh:
+        try:
+            respondents.answer(link)
+        except requests.RequestException:
+            pass
+    return set(fresh)

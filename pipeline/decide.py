@@ -62,11 +62,12 @@ def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_
     context = gather_context(session, ticket, previous, now, person_key=person_key)
     experience = ExperienceContext.from_mapping({**context, "as_of": now})
     score = score_ticket(ticket, experience, SurveyResult.coerce(survey), scoring_model)
+    risk = experience_risk(experience, score, vip=ticket.vip, model=scoring_model)
     outputs = {
         "score": round(score.score),
         "band": score.band,
         "reasons": "; ".join(score.reasons),
-        "risk": experience_risk(experience, score, vip=ticket.vip, model=scoring_model),
+        "risk": risk,
         "model_version": score.model_version,
         **(extra_outputs or {}),
     }
@@ -74,7 +75,7 @@ def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_
     note_stage = stage_of_note(steps, ticket)
     note = None
     if note_stage and note_stage not in notes_written:
-        note = render_context_note(ticket, experience, score, model=scoring_model)
+        note = render_context_note(ticket, experience, score, model=scoring_model, risk=risk)
     snapshot = {
         "stage": ticket.stage.value,
         "assignee": ticket.assignee,

@@ -22,7 +22,12 @@ def derive_lifecycle(previous: dict | None, ticket: Ticket, hinted: tuple[Lifecy
     before = Stage(previous["stage"]) if previous and previous.get("stage") else None
     now = ticket.stage
     if before is None:
-        steps.append(Lifecycle.CREATED)
+        # First sight. A ticket met mid-life (installed late, or a lost webhook found by a poll)
+        # still had its stage reached just now as far as anyone here knows.
+        if not hinted or Lifecycle.CREATED in hinted or now is Stage.NEW:
+            steps.append(Lifecycle.CREATED)
+        if now in DONE or (ticket.kind is TicketKind.CHANGE and now is Stage.REVIEW):
+            steps.extend(_first_sight_done(now, ticket))
     elif before in DONE and now in OPEN:
         steps.append(Lifecycle.REOPENED)
     elif before != now:
@@ -48,6 +53,14 @@ def derive_lifecycle(previous: dict | None, ticket: Ticket, hinted: tuple[Lifecy
                 and hint not in steps:
             steps.append(hint)
     return tuple(steps) or (Lifecycle.UPDATED,)
+
+
+def _first_sight_done(now: Stage, ticket: Ticket) -> list[Lifecycle]:
+    if ticket.kind is TicketKind.CHANGE:
+        return _change_steps(Stage.IMPLEMENTING, now, ticket)
+    if now is Stage.CANCELED:
+        return [Lifecycle.CANCELED]
+    return [Lifecycle.RESOLVED] + ([Lifecycle.CLOSED] if now is Stage.CLOSED else [])
 
 
 def _change_steps(before: Stage, now: Stage, ticket: Ticket) -> list[Lifecycle]:
