@@ -100,13 +100,16 @@ def _plain_body(delivery: Delivery, t) -> str:
 
 
 def _html_body(delivery: Delivery, t) -> str:
-    # E-mail clients drop style sheets and scripts, so styles are inline and the layout is a table.
+    # E-mail clients drop style sheets and scripts, so styles are inline. The rating links are
+    # inline blocks, which wrap onto a second line on a narrow phone instead of overflowing.
     # Colours keep a contrast of at least 4.5:1 (white on #0b57a4, #1f2328 on white).
-    cells = "".join(
-        f'<td style="padding:2px"><a href="{escape(link)}" title="{rating} / 10" '
-        f'style="display:block;min-width:36px;padding:12px 0;text-align:center;background:#0b57a4;'
-        f'color:#ffffff;font:bold 18px sans-serif;text-decoration:none;border-radius:4px">{rating}</a></td>'
+    buttons = "".join(
+        f'<a href="{escape(link)}" title="{rating} / 10" style="display:inline-block;min-width:44px;'
+        f'margin:0 4px 8px 0;padding:12px 0;text-align:center;background:#0b57a4;color:#ffffff;'
+        f'font:bold 18px sans-serif;text-decoration:none;border-radius:4px">{rating}</a>'
         for rating, link in enumerate(delivery.rating_links))
+    date = '<span style="white-space:nowrap">' + escape(delivery.expires_text) + "</span>"
+    validity = escape(t("mail_validity", expires="\x00")).replace("\x00", date)
     return f"""<!doctype html>
 <html lang="{escape(delivery.language)}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -114,10 +117,10 @@ def _html_body(delivery: Delivery, t) -> str:
 <body style="margin:0;padding:16px;background:#ffffff;color:#1f2328;font:16px/1.5 sans-serif">
 <p>{escape(t("mail_greeting"))}</p>
 <p>{escape(t("mail_question", number=delivery.ticket_number))}</p>
-<table role="presentation" style="border-collapse:separate"><tr>{cells}</tr></table>
+<p style="margin:0 0 8px">{buttons}</p>
 <p style="font-size:14px">{escape(t("scale_low"))} &middot; {escape(t("scale_high"))}</p>
 <p><a href="{escape(delivery.link)}" style="color:#0b57a4">{escape(t("mail_open_survey"))}</a></p>
-<p style="font-size:14px">{escape(t("mail_validity", expires=delivery.expires_text))}</p>
+<p style="font-size:14px">{validity}</p>
 <p style="font-size:14px">{escape(t("mail_optout"))}
 <a href="{escape(delivery.opt_out_link)}" style="color:#0b57a4">{escape(t("optout_link"))}</a></p>
 </body></html>
