@@ -254,11 +254,17 @@ class JiraConnector(TicketConnector):
                                               "properties": self.PROPERTY_KEY}) or {}
         held = current.get("fields") or {}
         record = ((current.get("properties") or {}).get(self.PROPERTY_KEY)) or {}
-        known_markers = list(record.get("markers") or []) if isinstance(record, Mapping) else []
+        if not isinstance(record, Mapping):
+            record = {}  # someone else's value under our key: ignore it, ours replaces it
+        known_markers = [m for m in record.get("markers") or [] if isinstance(m, str)]
         comment_bodies = [c.get("body") or "" for c in ((held.get("comment") or {}).get("comments") or [])
                           if isinstance(c, Mapping)]
 
         changed = {k: v for k, v in desired.items() if not (k in held and same_value(held[k], v))}
+        if changed and all(k not in held for k in changed) and record.get("fields_digest") == fields_digest(desired):
+            # fields the read did not show us (hidden from the integration user), but our own
+            # record says these exact values were the last we wrote: a repeat
+            changed = {}
         new_appends = [a for a in appends
                        if a.marker not in known_markers and not any(marker_line(a.marker) in b for b in comment_bodies)]
         if not changed and not new_appends:
