@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from connectors import errors
 from connectors.base import FieldInfo, Identity, SlaState, TicketConnector, TicketSearch, TicketWrite
 from connectors.http import HttpClient, auth_for
+from connectors.safety import origin_of
 from connectors.writeback import appends_of, marker_line, same_value
 from domain.ticket import Person, RawTicket
 from settings.model import ConnectionSettings
@@ -335,11 +336,13 @@ class ServiceNowConnector(TicketConnector):
                 if limit is not None and yielded >= limit:
                     return
             total = response.headers.get("X-Total-Count")
+            # An instance whose glide.servlet.uri names another address writes that address in
+            # its links; rather than follow it (refused) we page on by offset.
             next_link = (response.links.get("next") or {}).get("url")
             offset = int(query.get("sysparm_offset", 0)) + len(records) if query else yielded
             if not records or (total and total.isdigit() and offset >= int(total)):
                 return
-            if next_link:
+            if next_link and origin_of(next_link) == self._http.destination.origin:
                 url, query = next_link, None  # the link carries every parameter
             elif len(records) < page_size:
                 return
