@@ -38,6 +38,10 @@ class NewJob:
     ticket_key: str | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
+    priority: int | None = None  # default: 1 for new events, 0 for everything a person waits for
+
+
+EVENT_KINDS = frozenset({"process_event"})
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ def enqueue(session: Session, job: NewJob, *, default_max_attempts: int = 8) -> 
     values = dict(kind=job.kind, dedupe_key=job.dedupe_key, payload=job.payload,
                   connection_id=job.connection_id, ticket_key=job.ticket_key, state="queued",
                   attempts=0, max_attempts=job.max_attempts or default_max_attempts,
-                  next_run_at=job.run_at or utcnow(), created_at=utcnow())
+                  next_run_at=job.run_at or utcnow(), created_at=utcnow(),
+                  priority=job.priority if job.priority is not None else int(job.kind in EVENT_KINDS))
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -78,7 +83,10 @@ def enqueue(session: Session, job: NewJob, *, default_max_attempts: int = 8) -> 
 
 def claim_next_job(sessions: sessionmaker[Session], worker_id: str, lease_s: float,
                    kinds: Iterable[str] | None = None) -> ClaimedJob | None:
-    """Lease the oldest runnable job whose ticket has no older unfinished job; None when idle."""
+    """Lease the most urgent runnable job whose ticket has no older unfinished job; None when idle.
+
+    Urgency: priority (writes and surveys before new events), then due time, then age.
+    """
     now = utcnow()
     older = aliased(Job)
     blocked = exists().where(and_(
@@ -89,7 +97,7 @@ def claim_next_job(sessions: sessionmaker[Session], worker_id: str, lease_s: flo
     ))
     query = (select(Job).where(Job.state == "queued", Job.next_run_at <= now,
                                (Job.ticket_key.is_(None)) | ~blocked)
-             .order_by(Job.next_run_at, Job.id).limit(1))
+             .order_by(Job.priority, Job.next_run_at, Job.id).limit(1))
     if kinds:
         query = query.where(Job.kind.in_(tuple(kinds)))
     with transaction(sessions) as session:

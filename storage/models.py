@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.clock import utcnow
@@ -59,7 +59,7 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_jobs_dedupe"),
-        Index("ix_jobs_claim", "state", "next_run_at"),
+        Index("ix_jobs_claim", "state", "priority", "next_run_at"),
         Index("ix_jobs_ticket", "connection_id", "ticket_key", "state"),
     )
 
@@ -68,8 +68,9 @@ class Job(Base):
     dedupe_key: Mapped[str] = mapped_column(String(400))
     connection_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ticket_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # order of jobs of one ticket: the inbox id for events, then the outbox id
-    sequence: Mapped[int] = mapped_column(BigInteger, default=0)
+    # 0 runs before 1 when both are due: effects a person is waiting to see (writes, surveys)
+    # go ahead of new events under backlog. Order within one ticket is kept regardless.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     payload: Mapped[dict] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="queued")  # queued, leased, done, dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)

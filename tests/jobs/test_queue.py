@@ -137,3 +137,15 @@ def test_backoff_is_capped_full_jitter():
     assert all(0 <= delay <= 30.0 for delay in delays)
     assert max(backoff_delay(10, 2.0, 30.0) for _ in range(200)) > 15  # reaches the cap region
     assert max(backoff_delay(1, 2.0, 30.0) for _ in range(200)) <= 2.0
+
+
+def test_writes_and_surveys_go_ahead_of_new_events_but_never_ahead_of_their_ticket(sessions):
+    add(sessions, "event-a", ticket="A")
+    add(sessions, "event-b", ticket="B")
+    add(sessions, "write-a", ticket="A", kind="write_back")
+    add(sessions, "survey-c", ticket="C", kind="send_survey")
+    order = []
+    while (job := claim_next_job(sessions, "w", 30)) is not None:
+        order.append(job.payload["key"])
+        complete_job(sessions, job, "done")
+    assert order == ["survey-c", "event-a", "write-a", "event-b"]
