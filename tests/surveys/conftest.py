@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.surveys.helpers import (ARTIFACTS, CHROMIUM_ARGS, SECRET_ENV, CapturedMail, ChatReceiver, LiveServer,
-                                   _LateBoundApp, chromium_or_skip, make_world)
+                                   _LateBoundApp, chromium_or_skip, make_world,
+                                   start_server_processes)
+
+# Limits of the two-process servers: loose per client, tight enough per link to be reached in a test.
+PROCESS_PAIR_LIMITS = {"page_rate_limit": {"per_ip": 10_000, "per_token": 10, "window_s": 1_000_000}}
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory) -> Path:
@@ -155,3 +159,29 @@ def browser():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def process_pair(migrated_template, tmp_path_factory):
+    """Two app server processes on one SQLite file, shared by the tests that need several processes.
+
+    Yields (database_url, [ServerProcess, ServerProcess]); limits are PROCESS_PAIR_LIMITS. The
+    secret is fixed for the session, since both children read it from the environment at start.
+    """
+    import os
+
+    target = tmp_path_factory.mktemp("survey-processes") / "xla.db"
+    shutil.copyfile(migrated_template, target)
+    url = f"sqlite:///{target}"
+    previous = os.environ.get(SECRET_ENV)
+    os.environ[SECRET_ENV] = "process-pair-secret-" + uuid.uuid4().hex
+    servers = start_server_processes(url, PROCESS_PAIR_LIMITS)
+    try:
+        yield url, servers, os.environ[SECRET_ENV]
+    finally:
+        for server in servers:
+            server.stop()
+        if previous is None:
+            os.environ.pop(SECRET_ENV, None)
+        else:
+            os.environ[SECRET_ENV] = previous

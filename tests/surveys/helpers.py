@@ -269,10 +269,12 @@ class ServerProcess:
         self.process.wait(timeout=10)
 
 
-def start_server_process(database_url: str, surveys: dict | None = None, ready_within_s: float = 30) -> ServerProcess:
-    """Run `tests.surveys.serve_app` in a child process; returns once it printed its address.
+def start_server_processes(database_url: str, surveys: dict | None = None, count: int = 2,
+                           ready_within_s: float = 60) -> list[ServerProcess]:
+    """Run `count` children of `tests.surveys.serve_app` on one database, started side by side.
 
-    Raises RuntimeError with the child's output when it exits or stays silent past the deadline.
+    Returns once each printed its address. Raises RuntimeError with a child's output when it exits
+    or stays silent past the deadline (the others are stopped).
     """
     import json
     import selectors
@@ -281,24 +283,29 @@ def start_server_process(database_url: str, surveys: dict | None = None, ready_w
     import time
 
     root = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen([sys.executable, "-m", "tests.surveys.serve_app", "--database-url", database_url,
-                                "--surveys", json.dumps(surveys or {})], cwd=root, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+    command = [sys.executable, "-m", "tests.surveys.serve_app", "--database-url", database_url,
+               "--surveys", json.dumps(surveys or {})]
+    children = [subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for _ in range(count)]
     deadline = time.monotonic() + ready_within_s
-    seen = []
-    while time.monotonic() < deadline:
-        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-            break
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith("listening on "):
-            selector.close()
-            # Keep draining the child's output so a full pipe never blocks it.
-            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-            return ServerProcess(url=line.split("listening on ", 1)[1].strip(), process=process)
-    process.kill()
-    raise RuntimeError("survey app process did not start:\n" + "".join(seen))
+    started: list[ServerProcess] = []
+    for child in children:
+        selector = selectors.DefaultSelector()
+        selector.register(child.stdout, selectors.EVENT_READ)
+        seen = []
+        while time.monotonic() < deadline and selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            line = child.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if line.startswith("listening on "):
+                break
+        selector.close()
+        if not seen or not seen[-1].startswith("listening on "):
+            for other in children:
+                other.kill()
+            raise RuntimeError("survey app process did not start:\n" + "".join(seen))
+        # Keep draining the child's output so a full pipe never blocks it.
+        threading.Thread(target=lambda stream=child.stdout: [None for _ in stream], daemon=True).start()
+        started.append(ServerProcess(url=seen[-1].split("listening on ", 1)[1].strip(), process=child))
+    return started

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from storage.models import Job, Survey, SurveyPerson, SurveyResponse
 from surveys.identity import person_key_for
 
-from tests.surveys.helpers import (CSRF_FIELD, make_ticket, open_form, plan, run_survey_jobs, sent_survey,
-                                   start_server_process, submit_answer)
+from tests.surveys.helpers import (CSRF_FIELD, make_ticket, make_world, open_form, plan, sent_survey,
+                                   submit_answer)
 
 PROTECTIVE_HEADERS = {
     "Referrer-Policy": "no-referrer",
@@ -233,16 +233,17 @@ class TestRateLimit:
         assert statuses == [200, 200, 200, 429]
         assert requests.get(f"{server.url}/s/{'E' * 43}", timeout=10).status_code == 404, "other links still work"
 
-    def test_the_limit_holds_across_server_processes(self, sqlite_url):
-        limits = {"page_rate_limit": {"per_ip": 6, "per_token": 100, "window_s": 1_000_000}}
-        first = start_server_process(sqlite_url, limits)
+    def test_the_limit_holds_across_server_processes(self, process_pair):
+        from tests.surveys.conftest import PROCESS_PAIR_LIMITS
+
+        database_url, servers, _ = process_pair
+        world = make_world(database_url, public_url=servers[0].url)
         try:
-            second = start_server_process(sqlite_url, limits)
-            try:
-                statuses = [requests.get(f"{server.url}/s/{'F' * 43}", timeout=10).status_code
-                            for _ in range(4) for server in (first, second)]
-            finally:
-                second.stop()
+            _, link = sent_survey(world)
         finally:
-            first.stop()
-        assert statuses == [404] * 6 + [429] * 2
+            world.runtime.engine.dispose()
+        path = urlsplit(link).path
+        allowed = PROCESS_PAIR_LIMITS["page_rate_limit"]["per_token"]
+        statuses = [requests.get(server.url + path, timeout=10).status_code
+                    for _ in range(allowed // 2 + 1) for server in servers]
+        assert statuses == [200] * allowed + [429] * 2
