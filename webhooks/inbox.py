@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.events import TicketEvent
-from jobs.queue import NewJob, enqueue
+from jobs.queue import EVENT_KINDS, NewJob, enqueue
 from storage.clock import utcnow
 from storage.db import transaction
 from storage.models import InboxEvent, Job
@@ -119,7 +119,8 @@ def _job_row(job: NewJob, now) -> dict:
     return {"kind": job.kind, "dedupe_key": job.dedupe_key, "payload": job.payload,
             "connection_id": job.connection_id, "ticket_key": job.ticket_key, "state": "queued", "attempts": 0,
             "max_attempts": job.max_attempts or DEFAULT_MAX_ATTEMPTS, "next_run_at": job.run_at or now,
-            "created_at": now}
+            "created_at": now,
+            "priority": job.priority if job.priority is not None else int(job.kind in EVENT_KINDS)}
 
 
 @dataclass(frozen=True)
