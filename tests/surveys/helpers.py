@@ -125,8 +125,8 @@ def make_ticket(connection_id: str = "jira-main", *, kind: TicketKind = TicketKi
     serial = next(_ticket_numbers)
     if caller == "default":
         first, last = _NAMES[serial % len(_NAMES)]
-        caller = Person(key=f"user-{serial}", name=f"{first} {last}", email=f"{first}.{last}.{serial}@example.com".lower(),
-                        language="en")
+        caller = Person(key=f"user-{serial}", name=f"{first} {last}",
+                        email=f"{first}.{last}.{serial}@example.com".lower(), language="en")
     prefix = "SD" if connection_id.startswith("jira") else "INC"
     return Ticket(connection_id=connection_id, ticket_key=key or str(serial), number=f"{prefix}-{serial}",
                   kind=kind, stage=stage, caller=caller, **fields)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from settings.model import MailSettings
 from storage.models import Survey, SurveyResponse
 
-from tests.surveys.helpers import comment_link, make_ticket, plan, run_survey_jobs, sent_survey
+from tests.surveys.helpers import make_ticket, plan, run_survey_jobs, sent_survey
 
 pytestmark = pytest.mark.browser
 

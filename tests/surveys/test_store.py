@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from storage.db import transaction
-from storage.models import Survey, SurveyResponse
 from surveys.identity import normalise_email, person_key, person_key_for
 from surveys.responses import Answer, record_answer
 from surveys.sentiment import Sentiment
