@@ -68,6 +68,7 @@ def _protective_headers(response):
 
 @blueprint.get("/s/<token>")
 def show_survey(token: str):
+    """The form (rating preselected by `?r=`), "already answered", or the 404 invalid-link page."""
     refused = _over_rate_limit(token)
     if refused is not None:
         return refused
@@ -82,6 +83,8 @@ def show_survey(token: str):
 
 @blueprint.post("/s/<token>")
 def submit_survey(token: str):
+    """Record the answer once: 303 to the thank-you page; 400 (CSRF) or 422 (invalid) with the form
+    shown again; 409 when already answered; 404 for invalid links; 429 over the rate limit."""
     refused = _over_rate_limit(token)
     if refused is not None:
         return refused
@@ -112,6 +115,7 @@ def submit_survey(token: str):
 
 @blueprint.get("/s/<token>/thanks")
 def thank_you(token: str):
+    """Thanks for an answered survey; an open one goes back to its form; anything else is 404."""
     refused = _over_rate_limit(token)
     if refused is not None:
         return refused
@@ -125,6 +129,7 @@ def thank_you(token: str):
 
 @blueprint.get("/s/<token>/opt-out")
 def show_opt_out(token: str):
+    """The opt-out question for an open or answered survey; records nothing."""
     refused = _over_rate_limit(token)
     if refused is not None:
         return refused
@@ -137,6 +142,7 @@ def show_opt_out(token: str):
 
 @blueprint.post("/s/<token>/opt-out")
 def opt_out(token: str):
+    """Record the person's opt-out (CSRF-checked, 400 otherwise) and confirm it."""
     refused = _over_rate_limit(token)
     if refused is not None:
         return refused

@@ -67,8 +67,9 @@ def send_email(mail_settings, message: EmailMessage) -> None:
             smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = {code for code, _ in exc.recipients.values()}
+        # `from None`: the refused exception names the address, which must not reach the logs.
         raise DeliveryFailed(f"SMTP server refused the recipient (codes {sorted(codes)})",
-                             retryable=all(400 <= code < 500 for code in codes)) from exc
+                             retryable=all(400 <= code < 500 for code in codes)) from None
     except smtplib.SMTPResponseException as exc:
         raise DeliveryFailed(f"SMTP server answered {exc.smtp_code}", status=exc.smtp_code,
                              retryable=400 <= exc.smtp_code < 500) from exc
