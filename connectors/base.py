@@ -68,12 +68,17 @@ class TicketWrite:
     `fields` are absolute values (tool field id -> value). `internal_note` / `public_comment`
     are appended texts; `marker` is a stable string (e.g. "xla:INC001:score:7") the connector
     embeds so a retry can see the append already happened.
+
+    `first_attempt` is the caller's promise that no earlier attempt of this very write can have
+    reached the ticket (the outbox job's first run): the connector may then skip the read that
+    looks for an earlier attempt's marker, so one lifecycle step costs one read in all.
     """
 
     fields: Mapping[str, object] = field(default_factory=dict)
     internal_note: str | None = None
     public_comment: str | None = None
     marker: str | None = None
+    first_attempt: bool = False
 
 
 class TicketConnector(abc.ABC):

@@ -236,7 +236,7 @@ class JiraConnector(TicketConnector):
     def write(self, ticket_key: str, change: TicketWrite) -> bool:
         """Apply `change` with at most one read, one PUT and one comment POST per append.
 
-        The read shows current values, comments and our property; unchanged fields are not sent;
+        On a `first_attempt` there is no read at all. Otherwise the read shows current values, comments and our property; unchanged fields are not sent;
         a comment whose marker is already on the issue (in a comment or in the property) is not
         posted again. Comments go first, then the PUT that records their markers in the property,
         so a failure between the two repeats a comment at worst and never loses one.
@@ -248,10 +248,15 @@ class JiraConnector(TicketConnector):
         appends = appends_of(change)
         if not desired and not appends:
             return False
-        read_fields = list(desired) + (["comment"] if appends else [])
-        current = self._http.get_json(self.ISSUE_PATH.format(key=ticket_key),
-                                      params={"fields": ",".join(read_fields) or "updated",
-                                              "properties": self.PROPERTY_KEY}) or {}
+        if change.first_attempt:
+            # Nothing of this write can be on the issue yet, and the pipeline compared the fields
+            # with its own fresh read: no check read (one read per lifecycle step in all).
+            current = {}
+        else:
+            read_fields = list(desired) + (["comment"] if appends else [])
+            current = self._http.get_json(self.ISSUE_PATH.format(key=ticket_key),
+                                          params={"fields": ",".join(read_fields) or "updated",
+                                                  "properties": self.PROPERTY_KEY}) or {}
         held = current.get("fields") or {}
         record = ((current.get("properties") or {}).get(self.PROPERTY_KEY)) or {}
         if not isinstance(record, Mapping):
@@ -261,7 +266,8 @@ class JiraConnector(TicketConnector):
                           if isinstance(c, Mapping)]
 
         changed = {k: v for k, v in desired.items() if not (k in held and same_value(held[k], v))}
-        if changed and all(k not in held for k in changed) and record.get("fields_digest") == fields_digest(desired):
+        if changed and not change.first_attempt and all(k not in held for k in changed) \
+                and record.get("fields_digest") == fields_digest(desired):
             # fields the read did not show us (hidden from the integration user), but our own
             # record says these exact values were the last we wrote: a repeat
             changed = {}

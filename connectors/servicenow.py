@@ -230,7 +230,8 @@ class ServiceNowConnector(TicketConnector):
     def write(self, ticket_key: str, change: TicketWrite) -> bool:
         """One PATCH with the fields and the note/comment together.
 
-        With an append, one GET of `sys_journal_field` first looks for its marker: found, the
+        With an append on a retry (not `first_attempt`), one GET of `sys_journal_field` first
+        looks for its marker: found, the
         whole change was applied by an earlier attempt (fields and note share one PATCH) and
         nothing is sent. Fields alone go straight into the PATCH (absolute values; the caller
         has compared them with its own fresh read), which is then safe to retry. The PATCH
@@ -245,7 +246,7 @@ class ServiceNowConnector(TicketConnector):
             return False
         body: dict[str, object] = {}
         if appends:
-            present = self._markers_present(sys_id, [a.marker for a in appends])
+            present = set() if change.first_attempt else self._markers_present(sys_id, [a.marker for a in appends])
             if all(a.marker in present for a in appends):
                 # The append and the fields travel in one PATCH, so finding the marker means this
                 # very change was applied before (an earlier attempt whose answer was lost).

@@ -20,7 +20,8 @@ log = logging.getLogger("xla.write_back")
 def write_back_job(runtime, job) -> JobOutcome:
     payload = job.payload
     change = TicketWrite(fields=payload.get("fields") or {}, internal_note=payload.get("internal_note"),
-                         public_comment=payload.get("public_comment"), marker=payload.get("marker"))
+                         public_comment=payload.get("public_comment"), marker=payload.get("marker"),
+                         first_attempt=job.attempt == 1)
     wrote = runtime.connector(job.connection_id).write(job.ticket_key, change)
     started = payload.get("event_created_at")
     if wrote and started:
