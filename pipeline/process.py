@@ -7,6 +7,9 @@ state, queue the write-back (keyed by ticket, version and content), and plan sur
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+
+from sqlalchemy import select
 
 from connectors.errors import NotFound
 from domain.events import Lifecycle, TicketEvent
@@ -16,7 +19,7 @@ from pipeline.decide import decide
 from pipeline.loop_guard import count_drop, is_own_event, touches_only_owned_fields, within_write_budget
 from pipeline.state import load_known, record_decision
 from storage.clock import utcnow
-from storage.models import TicketState
+from storage.models import Job, TicketState
 
 log = logging.getLogger("xla.pipeline")
 
@@ -58,11 +61,15 @@ def process_event_job(runtime, job) -> JobOutcome:
         row = record_decision(session, decision, now)
         if sentiment is not None:
             row.caller_sentiment = sentiment
-        if decision.has_writes:
+        # An earlier write of this ticket that has not run yet was planned on the same kind of
+        # read and runs first: values it will set need no second write.
+        planned = replace(decision, fields=fields_not_pending(session, connection.id, event.ticket_key,
+                                                              decision.fields))
+        if planned.has_writes:
             allowed, row.writes_hour_start, row.writes_in_hour = within_write_budget(
                 known.writes_hour_start, known.writes_in_hour, now, runtime.settings.worker.writes_per_ticket_per_hour)
             if allowed:
-                enqueue(session, write_back_job_for(decision, job, raw.version),
+                enqueue(session, write_back_job_for(planned, job, raw.version),
                         default_max_attempts=runtime.settings.worker.max_attempts)
                 if decision.note_stage:
                     # Claimed now, so a second event of the same step (before the write lands)
@@ -74,6 +81,20 @@ def process_event_job(runtime, job) -> JobOutcome:
             enqueue(session, survey_job, default_max_attempts=runtime.settings.worker.max_attempts)
 
     return JobOutcome("decided" if decision.has_writes else "unchanged", apply)
+
+
+def fields_not_pending(session, connection_id: str, ticket_key: str, fields: dict) -> dict:
+    """`fields` minus the values an unfinished `write_back` job of the ticket is already to write.
+
+    Jobs of one ticket run in order, so a queued write runs before any write planned now. A field
+    it sets to the same value would be written twice, the second time changing nothing.
+    """
+    pending: dict = {}
+    for payload in session.scalars(select(Job.payload).where(
+            Job.connection_id == connection_id, Job.ticket_key == ticket_key, Job.kind == "write_back",
+            Job.state.in_(("queued", "leased"))).order_by(Job.id)):
+        pending.update(payload.get("fields") or {})
+    return {name: value for name, value in fields.items() if name not in pending or pending[name] != value}
 
 
 def write_back_job_for(decision, job, version) -> NewJob:
