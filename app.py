@@ -8,6 +8,7 @@ gunicorn on `app:create_app()`. Nothing is created at import time.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -32,8 +33,14 @@ def create_app(config=None) -> Flask:
     settings = _settings_from(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.webhooks.max_body_bytes
-    app.config["SECRET_KEY"] = os.environ.get(settings.service.secret_key_env) or os.urandom(32)
     configure_logging(settings.service.log_level, settings.service.log_format, secret_env_names(settings))
+    app.config["SECRET_KEY"] = os.environ.get(settings.service.secret_key_env)
+    if not app.config["SECRET_KEY"]:
+        # Webhooks still work; survey forms signed by one process would fail in another.
+        app.config["SECRET_KEY"] = os.urandom(32)
+        logging.getLogger("xla.app").warning("app.secret_key_missing", extra={
+            "key": "service.secret_key_env", "env": settings.service.secret_key_env,
+            "fix": "export the same random value to every process"})
     app.extensions["xla"] = Runtime.build(settings)
     app.register_blueprint(ops_blueprint)
     app.register_blueprint(webhook_blueprint)

@@ -15,6 +15,10 @@ from connectors.errors import ConnectorError
 
 def check_configuration(settings, *, live: bool = False, out=print) -> int:
     problems: list[str] = []
+    key_env = settings.service.secret_key_env
+    if not os.environ.get(key_env):
+        problems.append(f"service.secret_key_env: environment variable {key_env} is not set; export the same random "
+                        "value (32 characters or more) to every process, or survey links and forms will not work")
     for index, connection in enumerate(settings.connections):
         where = f"connections[{index}]"
         for key, name in (("auth.token_env", connection.auth.token_env),

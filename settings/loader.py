@@ -88,7 +88,8 @@ def _inline_secrets(raw: Any, path: str = "") -> Iterator[str]:
     if isinstance(raw, dict):
         for key, value in raw.items():
             here = f"{path}.{key}" if path else str(key)
-            if SECRET_KEY_NAME.search(str(key)) and not str(key).endswith("_env") and value not in ("", None):
+            # Only text can be a credential: `per_token = 20` is a count, not a token.
+            if SECRET_KEY_NAME.search(str(key)) and not str(key).endswith("_env") and isinstance(value, str) and value:
                 yield (f"{here}: a secret is written in the configuration file; put it in an environment "
                        f"variable and name that variable in {key}_env instead")
             else:

@@ -109,3 +109,4 @@ def test_check_config_reports_secrets_missing_from_the_environment(tmp_path):
                             capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 1
     assert "connections[0].auth.token_env: environment variable JIRA_TOKEN is not set" in result.stdout
+    assert "service.secret_key_env: environment variable XLA_SECRET_KEY is not set" in result.stdout
