@@ -228,6 +228,31 @@ token_env = "{TOKEN_ENV}"
     return config, database_url
 
 
+def probe_commit_latency(folder: Path, commits: int = 50) -> float:
+    """Median ms of a one-row SQLite commit with WAL and synchronous=FULL on this disk, right now.
+
+    The service's ingest rate follows this figure (each shared commit waits for one flush), so
+    every record carries it: a busy or slow disk explains a low ratio.
+    """
+    import sqlite3
+
+    connection = sqlite3.connect(folder / "probe.db", isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("CREATE TABLE IF NOT EXISTS probe (n INTEGER)")
+        timings = []
+        for number in range(commits):
+            started = time.perf_counter()
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO probe VALUES (?)", (number,))
+            connection.execute("COMMIT")
+            timings.append(time.perf_counter() - started)
+    finally:
+        connection.close()
+    return round(sorted(timings)[len(timings) // 2] * 1000, 2)
+
+
 def count_inbox(database_url: str) -> int:
     from sqlalchemy import create_engine, func, select
 
@@ -254,6 +279,8 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
         env = dict(os.environ, XLA_BRIDGE_CONFIG=str(config), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
                    **{SECRET_ENV: secret, TOKEN_ENV: "unused-by-ingest"})
         deliveries = build_deliveries(warmup * 2 + requests_count * 2, secret)
+        load_before = os.getloadavg()[0]
+        commit_ms = probe_commit_latency(folder)
         results = {}
         accepted_by_service = 0
         for label, spec, pool in (
@@ -269,12 +296,15 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
                 server.stop()
             results[label] = result
         stored = count_inbox(database_url)
+        load_after = os.getloadavg()[0]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     bare, service = results["bare_flask"], results["xla_bridge"]
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
+                    "load_1min_before": round(load_before, 2), "load_1min_after": round(load_after, 2),
+                    "sqlite_commit_ms_p50": commit_ms},
         "settings": {"requests": requests_count, "seconds": seconds, "clients": clients, "workers": workers,
                      "threads": threads, "warmup": warmup},
         "results": {label: asdict(result) for label, result in results.items()},
@@ -301,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{result['target']:<12} {result['answered']:>8} {result['errors']:>6} {result['throughput_per_s']:>8}"
               f" {result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}")
     print(f"ratio xla_bridge / bare_flask: {record['ratio']}")
+    machine = record["machine"]
+    print(f"1-min load {machine['load_1min_before']} -> {machine['load_1min_after']} on {machine['cpus']} CPUs; "
+          f"SQLite durable commit p50 {machine['sqlite_commit_ms_p50']} ms")
     print(f"inbox rows {record['inbox_rows']} for {record['answered_202_by_service']} deliveries answered 202")
     target = Path(args.json) if args.json else ROOT / "bench" / "results" / f"ingest-{int(time.time())}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
