@@ -1,15 +1,19 @@
 """Webhook ingest benchmark: signed Jira deliveries into the real service under gunicorn.
 
-    python -m bench.ingest [--requests 6000] [--seconds 20] [--clients 16] [--workers 2] [--threads 4]
+    python -m bench.ingest [--requests 6000] [--seconds 20] [--clients 32] [--workers 2] [--threads 16]
+                           [--no-naive] [--json FILE]
 
-Two servers run in the same invocation, one after the other, with the same gunicorn workers and
-threads: the service itself (`app:create_app()`: signature check, parse, inbox row and job
-committed to SQLite with `synchronous=FULL` before the 202), and a bare Flask app that reads the
-body and answers 202. The same pure-Python load generator drives both: `--clients` threads, each
-with one keep-alive connection, sending pre-signed distinct deliveries until `--requests` are
-answered or `--seconds` have passed. It reports throughput, p50/p95/p99 latency and the ratio of
-the two throughputs, checks that every delivery answered 202 is in the inbox, and writes a JSON
-record to bench/results/. Method and figures: docs/benchmarks.md, "Webhook ingest".
+Servers run one after the other in the same invocation, all with the same gunicorn workers and
+threads: a bare Flask app that reads the body and answers 202 (the ceiling); the service itself
+(`app:create_app()`: signature check, parse, inbox row and job committed to SQLite with
+`synchronous=FULL` before the 202, concurrent deliveries sharing one commit); and, for
+comparison, the same service with one transaction per delivery in the request thread (the naive
+inbox, switched in by this module's gunicorn `post_fork` hook). One pure-Python load generator
+drives each: `--clients` threads, each with one keep-alive connection, sending pre-signed
+distinct deliveries until `--requests` are answered or `--seconds` have passed. It reports
+throughput, p50/p95/p99 latency and the ratios to the bare app, records the machine's load and
+the disk's durable-commit latency, checks that every delivery answered 202 is in the inbox, and
+writes a JSON record to bench/results/. Method and figures: docs/benchmarks.md, "Webhook ingest".
 """
 from __future__ import annotations
 
@@ -52,6 +56,29 @@ def create_bare_app():
         return jsonify(status="ok")
 
     return app
+
+
+NAIVE_ENV = "XLA_BENCH_NAIVE_INBOX"
+
+
+def post_fork(server, worker):
+    """Gunicorn hook, active only when gunicorn loads this module as its configuration
+    (`-c python:bench.ingest`) with XLA_BENCH_NAIVE_INBOX=1: the comparison point of one
+    transaction per delivery in the request thread, instead of the shared group commit.
+    """
+    if os.environ.get(NAIVE_ENV) != "1":
+        return
+    from storage.db import transaction
+    from webhooks import inbox
+
+    def store_alone(writer, event):
+        try:
+            with transaction(writer._sessions) as session:
+                return inbox.store_event(session, event)
+        except Exception as exc:  # the endpoint answers 503, as with the real writer
+            raise inbox.InboxUnavailable(type(exc).__name__) from exc
+
+    inbox.InboxWriter.store = store_alone
 
 
 @dataclass
@@ -160,11 +187,14 @@ def drive_load(port: int, deliveries: list[tuple[bytes, dict]], clients: int, se
 class Gunicorn:
     """One gunicorn server on 127.0.0.1 with an ephemeral port, stopped by `stop()`."""
 
-    def __init__(self, app_spec: str, workers: int, threads: int, env: dict, log_path: Path):
+    def __init__(self, app_spec: str, workers: int, threads: int, env: dict, log_path: Path,
+                 config_module: str | None = None):
         self.log_path = log_path
         self.log = open(log_path, "w")
         command = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", str(workers),
                    "--threads", str(threads), "--chdir", str(ROOT), "--log-level", "info", app_spec]
+        if config_module:
+            command[3:3] = ["-c", f"python:{config_module}"]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.port = self._wait_for_port(deadline=time.monotonic() + 60)
         self._wait_until_healthy(deadline=time.monotonic() + 60)
@@ -266,7 +296,8 @@ def count_inbox(database_url: str) -> int:
         engine.dispose()
 
 
-def run(requests_count: int, seconds: float, clients: int, workers: int, threads: int, warmup: int) -> dict:
+def run(requests_count: int, seconds: float, clients: int, workers: int, threads: int, warmup: int,
+        naive: bool = True) -> dict:
     from storage.migrate import upgrade
 
     folder = Path(tempfile.mkdtemp(prefix="xla-bench-ingest-"))
@@ -278,20 +309,25 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
         metrics_dir.mkdir()
         env = dict(os.environ, XLA_BRIDGE_CONFIG=str(config), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
                    **{SECRET_ENV: secret, TOKEN_ENV: "unused-by-ingest"})
-        deliveries = build_deliveries(warmup * 2 + requests_count * 2, secret)
+        deliveries = build_deliveries((warmup + requests_count) * (3 if naive else 2), secret)
         load_before = os.getloadavg()[0]
         commit_ms = probe_commit_latency(folder)
         results = {}
         accepted_by_service = 0
-        for label, spec, pool in (
-                ("bare_flask", "bench.ingest:create_bare_app()", deliveries[:warmup + requests_count]),
-                ("xla_bridge", "app:create_app()", deliveries[warmup + requests_count:])):
-            server = Gunicorn(spec, workers, threads, env, folder / f"{label}.log")
+        share = warmup + requests_count
+        targets = [("bare_flask", "bench.ingest:create_bare_app()", deliveries[:share], {}),
+                   ("xla_bridge", "app:create_app()", deliveries[share:2 * share], {})]
+        if naive:
+            targets.append(("naive_inbox", "app:create_app()", deliveries[2 * share:],
+                            {NAIVE_ENV: "1", "PYTHONPATH": str(ROOT)}))
+        for label, spec, pool, extra_env in targets:
+            server = Gunicorn(spec, workers, threads, {**env, **extra_env}, folder / f"{label}.log",
+                              config_module="bench.ingest" if extra_env else None)
             try:
                 _, warm_accepted = drive_load(server.port, pool[:warmup], clients, seconds, label)
                 result, accepted = drive_load(server.port, pool[warmup:], clients, seconds, label)
-                if label == "xla_bridge":
-                    accepted_by_service = warm_accepted + accepted
+                if label != "bare_flask":
+                    accepted_by_service += warm_accepted + accepted
             finally:
                 server.stop()
             results[label] = result
@@ -300,6 +336,7 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     bare, service = results["bare_flask"], results["xla_bridge"]
+    naive_result = results.get("naive_inbox")
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
@@ -309,6 +346,8 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
                      "threads": threads, "warmup": warmup},
         "results": {label: asdict(result) for label, result in results.items()},
         "ratio": round(service.throughput_per_s / bare.throughput_per_s, 3) if bare.throughput_per_s else None,
+        "naive_ratio": (round(naive_result.throughput_per_s / bare.throughput_per_s, 3)
+                        if naive_result and bare.throughput_per_s else None),
         "inbox_rows": stored,
         "answered_202_by_service": accepted_by_service,
     }
@@ -322,19 +361,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both servers)")
     parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker (both servers)")
     parser.add_argument("--warmup", type=int, default=300, help="deliveries sent before measuring")
+    parser.add_argument("--no-naive", action="store_true",
+                        help="skip the comparison server that commits each delivery on its own")
     parser.add_argument("--json", metavar="FILE", help="also write the record here (default: bench/results/)")
     args = parser.parse_args(argv)
 
-    record = run(args.requests, args.seconds, args.clients, args.workers, args.threads, args.warmup)
+    record = run(args.requests, args.seconds, args.clients, args.workers, args.threads, args.warmup,
+                 naive=not args.no_naive)
     print(f"{'target':<12} {'answered':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for result in record["results"].values():
         print(f"{result['target']:<12} {result['answered']:>8} {result['errors']:>6} {result['throughput_per_s']:>8}"
               f" {result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}")
     print(f"ratio xla_bridge / bare_flask: {record['ratio']}")
+    if record["naive_ratio"] is not None:
+        print(f"ratio naive_inbox / bare_flask: {record['naive_ratio']} (one commit per delivery, for comparison)")
     machine = record["machine"]
     print(f"1-min load {machine['load_1min_before']} -> {machine['load_1min_after']} on {machine['cpus']} CPUs; "
           f"SQLite durable commit p50 {machine['sqlite_commit_ms_p50']} ms")
-    print(f"inbox rows {record['inbox_rows']} for {record['answered_202_by_service']} deliveries answered 202")
+    print(f"inbox rows {record['inbox_rows']} for {record['answered_202_by_service']} deliveries answered 202 "
+          "by the two inbox servers")
     target = Path(args.json) if args.json else ROOT / "bench" / "results" / f"ingest-{int(time.time())}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(record, indent=2) + "\n")
