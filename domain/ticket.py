@@ -36,6 +36,7 @@ class Person:
     language: str | None = None
     country: str | None = None
     active: bool = True
+    aliases: tuple[str, ...] = ()  # other names the tool uses for this person (ServiceNow user_name)
 
 
 @dataclass(frozen=True)

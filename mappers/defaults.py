@@ -58,6 +58,10 @@ _SERVICENOW_INBOUND = {
     "vip": "caller_id.vip",
     "location": "location",
     "language": "caller_id.preferred_language",
+    # Who the caller is to the rest of the service: the address surveys and the throttle use, and
+    # the login journal entries name (to recognise the caller's own comments).
+    "caller_email": "caller_id.email",
+    "caller_login": "caller_id.user_name",
 }
 
 _SERVICENOW_TABLES = {
@@ -74,7 +78,8 @@ _SERVICENOW_TABLES = {
         "stages": {"-5": "new", "-4": "in_progress", "-3": "in_progress", "-2": "scheduled",
                    "-1": "implementing", "0": "review", "3": "closed", "4": "canceled"},
         "inbound": {"caller": "requested_by", "vip": "requested_by.vip",
-                    "language": "requested_by.preferred_language", "resolved_at": "work_end",
+                    "language": "requested_by.preferred_language", "caller_email": "requested_by.email",
+                    "caller_login": "requested_by.user_name", "resolved_at": "work_end",
                     "reopen_count": ""},
     },
     "sc_req_item": {
@@ -84,7 +89,8 @@ _SERVICENOW_TABLES = {
         "stages": {"-5": "on_hold", "1": "new", "2": "in_progress", "3": "closed", "4": "closed",
                    "7": "canceled"},
         "inbound": {"caller": "requested_for", "vip": "requested_for.vip",
-                    "language": "requested_for.preferred_language", "resolved_at": "", "reopen_count": ""},
+                    "language": "requested_for.preferred_language", "caller_email": "requested_for.email",
+                    "caller_login": "requested_for.user_name", "resolved_at": "", "reopen_count": ""},
     },
 }
 

@@ -46,9 +46,13 @@ def map_ticket(raw: RawTicket, mapping: ConnectionMapping) -> Ticket:
     vip = _is_vip(reader, mapping) or bool(caller and caller.vip)
     language = language_code(reader.text("language")) or (language_code(caller.language) if caller else None)
     location = reader.display("location") or reader.text("location") or (caller.country if caller else None)
-    if caller is not None and (vip != caller.vip or (language and not caller.language)):
-        caller = Person(key=caller.key, name=caller.name, email=caller.email, vip=vip,
-                        language=caller.language or language, country=caller.country, active=caller.active)
+    email = reader.text("caller_email")
+    login = reader.text("caller_login")
+    if caller is not None and (vip != caller.vip or (language and not caller.language) or (email and not caller.email)
+                               or (login and login not in caller.aliases)):
+        caller = Person(key=caller.key, name=caller.name, email=caller.email or email, vip=vip,
+                        language=caller.language or language, country=caller.country, active=caller.active,
+                        aliases=tuple(dict.fromkeys((*caller.aliases, *([login] if login else ())))))
 
     mapped_reassignments = reader.count("reassignment_count")
     mapped_reopens = reader.count("reopen_count")

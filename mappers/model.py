@@ -20,7 +20,7 @@ TOOLS = ("servicenow", "jira")
 INBOUND_ATTRIBUTES = (
     "number", "kind", "stage", "priority", "caller", "assignee", "group", "service", "ci", "category",
     "channel", "opened_at", "resolved_at", "closed_at", "reassignment_count", "reopen_count",
-    "sla_breached", "sla_met", "vip", "location", "language",
+    "sla_breached", "sla_met", "vip", "location", "language", "caller_email", "caller_login",
 )
 
 # Service outputs the mapping can write, and which family of value each one is.

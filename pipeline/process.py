@@ -116,7 +116,7 @@ def caller_comment_sentiment(event: TicketEvent, ticket) -> float | None:
     if caller is None or not event.comment_author:
         return None
     author = event.comment_author.lower()
-    if author not in {str(v).lower() for v in (caller.key, caller.email, caller.name) if v}:
+    if author not in {str(v).lower() for v in (caller.key, caller.email, caller.name, *caller.aliases) if v}:
         return None
     from surveys.sentiment import analyse_caller_comment
 

@@ -30,7 +30,8 @@ def free_port() -> int:
 
 class Stack:
     def __init__(self, tmp_path: Path, monkeypatch, *, tools=("servicenow", "jira"), database_url: str | None = None,
-                 jira_deployment: str = "cloud", extra_config: dict | None = None, sim_args: dict | None = None):
+                 jira_deployment: str = "cloud", extra_config: dict | None = None, sim_args: dict | None = None,
+                 sim_users: dict | None = None):
         self.tmp_path = tmp_path
         self.tools = tools
         self.port = free_port()
@@ -40,6 +41,7 @@ class Stack:
         self.jira_deployment = jira_deployment
         self.extra_config = extra_config or {}
         self.sim_args = sim_args or {}
+        self.sim_users = sim_users or {}  # tool -> {user: password}: people who act in the simulator
         self.secret = {name: secrets.token_urlsafe(16) for name in
                        ("sn_password", "jira_token", "agent", "key")}
         self.secret["sn_webhook"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
@@ -60,7 +62,8 @@ class Stack:
         if "servicenow" in self.tools:
             self.simulators[SN_ID] = start_simulator(
                 "servicenow", webhook_url=f"{self.url}/webhooks/{SN_ID}", webhook_secret=self.secret["sn_webhook"],
-                users={"admin": self.secret["agent"], INTEGRATION_SN_USER: self.secret["sn_password"]},
+                users={"admin": self.secret["agent"], INTEGRATION_SN_USER: self.secret["sn_password"],
+                       **self.sim_users.get("servicenow", {})},
                 extra_args=self.sim_args.get("servicenow", ()))
         if "jira" in self.tools:
             cloud = self.jira_deployment == "cloud"

@@ -40,7 +40,8 @@ def build_event(notice: ChangeNotice, webhook_fields: Sequence[str] = DEFAULT_WE
     """The event body for one committed change (raw values only, as the Business Rule reads them).
 
     `journal` lists the journal entries the change added (`element`, `value`, `sys_created_by`,
-    `sys_created_on`); it is present only when there are some.
+    `sys_created_on`) and `comment` holds one of them in the contract's shape (`text`, `author`,
+    `public`); both are present only when there are some.
     """
     record = notice.record
     chosen = list(webhook_fields) + [f for f in EXTRA_EVENT_FIELDS if f not in webhook_fields]
@@ -58,6 +59,11 @@ def build_event(notice: ChangeNotice, webhook_fields: Sequence[str] = DEFAULT_WE
     }
     if notice.journal:
         body["journal"] = [dict(entry) for entry in notice.journal]
+        # The contract's `comment`, as the shipped Business Rule sends it: the entry this update
+        # added, a caller-visible comment preferred over a work note.
+        entry = next((e for e in notice.journal if e.get("element") == "comments"), notice.journal[0])
+        body["comment"] = {"text": entry.get("value", ""), "author": entry.get("sys_created_by"),
+                           "public": entry.get("element") == "comments"}
     return body
 
 
