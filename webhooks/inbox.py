@@ -176,13 +176,19 @@ class SqliteWriterTurn:
         if self._lock_path is None:
             return self
         if self._pid != os.getpid():
-            self._file = open(self._lock_path, "a+b")  # one descriptor per process, kept open
             self._pid = os.getpid()
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+            try:
+                self._file = open(self._lock_path, "a+b")  # one descriptor per process, kept open
+            except OSError as exc:
+                # Not fatal: without the turn, SQLite's busy timeout still serialises the writers.
+                log.warning("webhook.inbox_turn_unavailable", extra={"error": type(exc).__name__})
+                self._file = None
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
         return self
 
     def __exit__(self, *exc_info):
-        if self._lock_path is not None:
+        if self._lock_path is not None and self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
         return False
 

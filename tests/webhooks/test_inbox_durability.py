@@ -158,3 +158,30 @@ def test_redelivery_counts_and_unique_delivery_ids_stay_apart_per_connection(sen
     assert sender.jira(JIRA_BODY, connection="jira-open", secret=None,
                        identifier=identifier).get_json()["status"] == "stored"
     assert sorted(row.connection_id for row in sender.inbox()) == ["jira", "jira-open"]
+
+
+def test_two_workers_on_one_sqlite_file_store_every_delivery_once(make_app, serve, webhook_db_url):
+    """Two app instances on one file stand in for two gunicorn workers taking turns to commit."""
+    urls = [serve(make_app(database_url=webhook_db_url)), serve(make_app(database_url=webhook_db_url))]
+    template = json.loads(JIRA_BODY)
+    deliveries = []
+    for number in range(12):
+        payload = dict(template, timestamp=template["timestamp"] + number)
+        deliveries.append((f"two-workers-{number}", json.dumps(payload).encode()))
+    work = [(url, identifier, body) for identifier, body in deliveries for url in urls]  # each to both
+    start = threading.Barrier(len(work))
+
+    def post(item):
+        url, identifier, body = item
+        start.wait(10)
+        return requests.post(f"{url}/webhooks/jira", data=body, timeout=30, headers={
+            "Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": identifier,
+            "X-Hub-Signature": sign_jira_body(body, JIRA_SECRET)}).json()["status"]
+
+    with ThreadPoolExecutor(max_workers=len(work)) as pool:
+        statuses = list(pool.map(post, work))
+    assert sorted(statuses) == ["duplicate"] * 12 + ["stored"] * 12
+    app = make_app(database_url=webhook_db_url)
+    sender = WebhookSender(app, app.test_client())
+    assert sorted(row.delivery_id for row in sender.inbox()) == sorted(identifier for identifier, _ in deliveries)
+    assert len(sender.jobs()) == 12
