@@ -251,6 +251,15 @@ class ServiceStack:
         used["driver"] = round(own.user + own.system, 2)
         return used
 
+    def service_runtime(self):
+        """A `runtime.Runtime` on the service's own configuration and database, in this process
+        (for reading tickets as the worker sees them). The caller closes it."""
+        from runtime import Runtime
+        from settings import load_settings
+
+        os.environ.update({_SECRET_ENVS[name]: self.secrets[name] for name in _SECRET_ENVS})
+        return Runtime.build(load_settings(self.workdir / "config.toml"))
+
     def service_alive(self) -> bool:
         return all(process.poll() is None for process in self._processes)
 

@@ -45,8 +45,9 @@ if __package__ in (None, ""):
 
 import requests  # noqa: E402
 
-from bench.common import (AGENT_USER, INTEGRATION_USER, SHARED_DATA_DIR, ServiceStack, ServiceTuning,  # noqa: E402
-                          machine, percentile, shown_path, tuning_record, write_record)
+from bench.common import (AGENT_USER, CONNECTION_ID, INTEGRATION_USER, SHARED_DATA_DIR,  # noqa: E402
+                          ServiceStack, ServiceTuning, machine, percentile, shown_path, tuning_record,
+                          write_record)
 
 LOG_FILE = SHARED_DATA_DIR / "servicenow-incident-event-log.csv"
 MISSING = "?"
@@ -424,7 +425,8 @@ def check_scores_and_notes(stack: ServiceStack, records: dict[str, dict]) -> dic
         "sysparm_fields": "element_id,value", "sysparm_limit": 100000})
     markers = Counter((note["element_id"], note["value"].strip().splitlines()[-1]) for note in notes)
     comments = stack.table("GET", "/api/now/table/sys_journal_field", params={
-        "sysparm_query": f"element=comments^sys_created_by={INTEGRATION_USER}", "sysparm_fields": "element_id", "sysparm_limit": 100000})
+        "sysparm_query": f"element=comments^sys_created_by={INTEGRATION_USER}", "sysparm_fields": "element_id",
+        "sysparm_limit": 100000})
     return {"incidents": len(records), "scored": len(records) - len(unscored), "unscored": unscored[:20],
             "score_differs_from_tickets_row": mismatched[:20], "score_mismatches": len(mismatched),
             "service_work_notes": len(notes), "notes_written_twice": sum(n - 1 for n in markers.values() if n > 1),
@@ -433,16 +435,61 @@ def check_scores_and_notes(stack: ServiceStack, records: dict[str, dict]) -> dic
 
 # -- what the scores say --------------------------------------------------------------------------
 
-def score_analysis(incidents: list[LogIncident], outcomes: list[ReplayedIncident], records: dict[str, dict]) -> dict:
-    """Distribution of the written scores and how they line up with the log's own signals."""
+def hold_hours(incident: LogIncident) -> float:
+    """Hours the log shows the incident in an "Awaiting ..." state (row to next row)."""
+    hours = 0.0
+    for row, following in zip(incident.rows, incident.rows[1:]):
+        start, end = log_time(row["sys_updated_at"]), log_time(following["sys_updated_at"])
+        if row["incident_state"].startswith("Awaiting") and start and end and end > start:
+            hours += (end - start).total_seconds() / 3600
+    return hours
+
+
+def service_view(stack: ServiceStack, incidents: list[LogIncident], outcomes: list[ReplayedIncident]) -> list[dict]:
+    """Each replayed incident as the service sees it now (what `app.py preview` computes: one read,
+    map, enrich, score), and the same model on the ticket's own fields alone, without and with the
+    log's time on hold: the inputs of docs/scoring.md "Measured on a real incident log"."""
+    from pipeline.decide import decide
+    from pipeline.state import load_known
+    from scoring import ExperienceContext, score_ticket
+    from storage.clock import utcnow
+
+    runtime = stack.service_runtime()
+    views = []
+    try:
+        connector, model = runtime.connector(CONNECTION_ID), runtime.scoring_model()
+        mapping = runtime.mapping(CONNECTION_ID)
+        for incident, outcome in zip(incidents, outcomes):
+            key = f"incident:{outcome.sys_id}"
+            raw = connector.get_ticket(key, runtime.fields_to_read(CONNECTION_ID, key))
+            now = utcnow()
+            with runtime.sessions() as session:
+                known_ticket = load_known(session, CONNECTION_ID, key)
+                decision = decide(mapping, model, raw, known_ticket.snapshot, known_ticket.notes_written, session,
+                                  now, settings=runtime.settings)
+            own = score_ticket(decision.ticket, ExperienceContext(as_of=now), None, model)
+            waited = score_ticket(decision.ticket, ExperienceContext(
+                as_of=now, time_in_state_hours={"on_hold": round(hold_hours(incident), 2)}), None, model)
+            views.append({"service": decision.score, "ticket_only": own, "ticket_and_log_hold": waited})
+    finally:
+        runtime.close()
+    return views
+
+
+def score_analysis(incidents: list[LogIncident], outcomes: list[ReplayedIncident], records: dict[str, dict],
+                   views: list[dict]) -> dict:
+    """Distribution of the written scores and how they line up with the log's own signals, and the
+    same model on the ticket's own fields for comparison."""
     joined = []
-    for incident, outcome in zip(incidents, outcomes):
+    for incident, outcome, view in zip(incidents, outcomes, views):
         record = records.get(outcome.sys_id)
         if record is None or record["u_xla_score"] in ("", None):
             continue
         last = incident.last
         joined.append({
             "score": int(record["u_xla_score"]), "band": record["u_xla_band"],
+            "service_view": view["service"].score, "confidence": view["service"].confidence,
+            "ticket_only": view["ticket_only"], "ticket_and_log_hold": view["ticket_and_log_hold"],
             "reasons": [r for r in record["u_xla_reasons"].split("; ") if r],
             "sla_missed": last["made_sla"].upper() != "TRUE",
             "reassignments": int(last["reassignment_count"]), "reopens": int(last["reopen_count"]),
@@ -486,6 +533,7 @@ def score_analysis(incidents: list[LogIncident], outcomes: list[ReplayedIncident
     }
     return {
         "incidents": len(joined),
+        "written_equals_service_view_now": sum(1 for item in joined if item["score"] == item["service_view"]),
         "mean": round(statistics.fmean(scores), 1),
         "percentiles": {f"p{p}": percentile(scores, p / 100) for p in (10, 25, 50, 75, 90)},
         "bands": {band: {"count": bands[band], "share": round(bands[band] / len(joined), 3)}
@@ -498,12 +546,37 @@ def score_analysis(incidents: list[LogIncident], outcomes: list[ReplayedIncident
         "by_priority": {str(p): group([i for i in joined if i["priority"] == p]) for p in (1, 2, 3, 4)},
         "indicators_order_as_expected": ordered,
         "reasons_on_tickets": dict(reasons.most_common()),
+        "mean_confidence": round(statistics.fmean(item["confidence"] for item in joined), 2),
+        "same_model_on_the_ticket_alone": {
+            name: _variant_summary([{**item, "score": item[name].score, "band": item[name].band,
+                                     "confidence": item[name].confidence} for item in joined])
+            for name in ("ticket_only", "ticket_and_log_hold")},
         "fidelity": {
-            "reassignment_count_differs_from_log": sum(1 for i in joined if i["replayed_reassignments"] != i["reassignments"]),
+            "reassignment_count_differs_from_log": sum(
+                1 for i in joined if i["replayed_reassignments"] != i["reassignments"]),
             "reopen_count_differs_from_log": sum(1 for i in joined if i["replayed_reopens"] != i["reopens"]),
             "priority_differs_from_log": sum(1 for i in joined if i["replayed_priority"] != i["priority"]),
         },
     }
+
+
+def _variant_summary(items: list[dict]) -> dict:
+    """Mean, median, bands, confidence and the three splits of one way of scoring the incidents."""
+    scores = [item["score"] for item in items]
+    bands = Counter(item["band"] for item in items)
+
+    def mean_of(selected: list[dict]) -> float | None:
+        return round(statistics.fmean(i["score"] for i in selected), 1) if selected else None
+
+    return {"mean": round(statistics.fmean(scores), 1), "median": statistics.median(scores),
+            "bands": {band: bands[band] for band in ("good", "average", "poor")},
+            "mean_confidence": round(statistics.fmean(item["confidence"] for item in items), 2),
+            "sla_missed_vs_met": [mean_of([i for i in items if i["sla_missed"]]),
+                                  mean_of([i for i in items if not i["sla_missed"]])],
+            "reassigned_vs_not": [mean_of([i for i in items if i["reassignments"] > 0]),
+                                  mean_of([i for i in items if i["reassignments"] == 0])],
+            "reopened_vs_not": [mean_of([i for i in items if i["reopens"] > 0]),
+                                mean_of([i for i in items if i["reopens"] == 0])]}
 
 
 def _below(split_result: dict) -> bool | None:
@@ -535,7 +608,8 @@ def run(args, incidents: list[LogIncident]) -> dict:
         integrity = check_no_loss_no_duplicates(stack, served)
         records = read_incidents(stack, [outcome.sys_id for outcome in served["outcomes"]])
         written = check_scores_and_notes(stack, records)
-        analysis = score_analysis(incidents, served["outcomes"], records)
+        views = service_view(stack, incidents, served["outcomes"])
+        analysis = score_analysis(incidents, served["outcomes"], records, views)
         model_versions = Counter(record["u_xla_model_version"] for record in records.values())
     finished_at = _stored_moment(last_finished).timestamp() if last_finished else None
     service_seconds = finished_at - served["started_at"] if finished_at else None
@@ -589,6 +663,10 @@ def print_report(record: dict) -> None:
         print(f"  by reassignments: { {k: v.get('mean') for k, v in scores['by_reassignments'].items()} }")
         print(f"  by priority: { {k: (v.get('count'), v.get('mean')) for k, v in scores['by_priority'].items()} }")
         print(f"  ordered as expected: {scores['indicators_order_as_expected']}; fidelity {scores['fidelity']}")
+        print(f"  written = service view now: {scores['written_equals_service_view_now']}/{scores['incidents']}, "
+              f"mean confidence {scores['mean_confidence']}")
+        for name, summary in scores["same_model_on_the_ticket_alone"].items():
+            print(f"  same model, {name}: {summary}")
 
 
 def main(argv: list[str] | None = None) -> int:
