@@ -14,6 +14,8 @@ one thin method per endpoint:
   here but handed to the job layer in the error's `retry_after_s`;
 - translation of every transport error and unwanted status into `connectors.errors`
   (`raise ... from exc`), with messages that carry no credentials;
+- the write guard (`guard_writes`): a check the job layer runs right before any call that may
+  change the ITSM, so a worker that lost its lease stops before writing;
 - the `on_call(connection_id, method, status, seconds)` hooks, called once per attempt that
   reached the network (`status` is the HTTP status, or "timeout", "unreachable",
   "connection_lost"), which the service wires to its metrics: per connection through the
@@ -57,6 +59,22 @@ MAX_REDIRECTS = 3
 USER_AGENT = "xla-bridge-connector"
 
 _current_ticket: contextvars.ContextVar[str | None] = contextvars.ContextVar("xla_connector_ticket", default=None)
+_write_guard: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("xla_write_guard",
+                                                                                         default=None)
+
+
+@contextlib.contextmanager
+def guard_writes(check: Callable[[], None]) -> Iterator[None]:
+    """Within the block, `check()` runs right before every call that may change an ITSM (any
+    method but GET, HEAD and OPTIONS), after any pacing wait; whatever it raises aborts the call
+    before a byte is sent. The worker passes its lease check, so a worker that lost its job to
+    another (stopped or paused past its lease) does not write for it when it wakes up.
+    """
+    token = _write_guard.set(check)
+    try:
+        yield
+    finally:
+        _write_guard.reset(token)
 
 
 class BearerAuth(AuthBase):
@@ -310,6 +328,9 @@ class HttpClient:
                 self.bucket.acquire()
                 if ticket_key and method not in IDEMPOTENT_METHODS:
                     self.ticket_window.acquire(ticket_key)
+                guard = _write_guard.get()
+                if guard is not None and method not in IDEMPOTENT_METHODS:
+                    guard()
                 response = self._send(method, url, path, send)
             except errors.ConnectorError as exc:
                 if isinstance(exc, (errors.Timeout, errors.HostUnreachable)):

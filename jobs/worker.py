@@ -13,7 +13,9 @@ import threading
 import time
 
 from connectors.errors import CircuitOpen, ConnectorError
-from jobs.queue import ClaimedJob, LeaseLost, claim_next_job, complete_job, default_worker_id, fail_job
+from connectors.http import guard_writes
+from jobs.queue import (ClaimedJob, LeaseLost, claim_next_job, complete_job, default_worker_id, extend_lease,
+                        fail_job)
 from jobs.registry import handler_for
 from ops.metrics import JOB_SECONDS, JOBS_FINISHED
 from runtime import Runtime
@@ -64,7 +66,10 @@ def run_job(runtime: Runtime, job: ClaimedJob) -> str:
                "ticket": job.ticket_key}
     started = time.monotonic()
     try:
-        result = handler_for(job.kind)(runtime, job)
+        # A worker paused past its lease (stopped, swapped out) must not write once it wakes up:
+        # every write to an ITSM first renews the lease, which fails once another worker took over.
+        with guard_writes(lambda: extend_lease(runtime.sessions, job, settings.lease_s)):
+            result = handler_for(job.kind)(runtime, job)
         complete_job(runtime.sessions, job, result.outcome, result.apply)
         JOBS_FINISHED.labels(job.kind, result.outcome).inc()
         log.info("job.done", extra={**context, "outcome": result.outcome})
