@@ -334,15 +334,17 @@ class HttpClient:
                 response = self._send(method, url, path, send)
             except errors.ConnectorError as exc:
                 if isinstance(exc, (errors.Timeout, errors.HostUnreachable)):
-                    self.breaker.record_failure()
+                    if self.breaker.record_failure():
+                        raise self._probe_failed(exc) from exc
                 else:
                     self.breaker.record_neutral()
                 raise
             except BaseException:
                 self.breaker.record_neutral()  # our own bug or an interrupt: not the instance's fault
                 raise
+            probe_failed = False
             if response.status_code >= 500:
-                self.breaker.record_failure()
+                probe_failed = self.breaker.record_failure()
             else:
                 self.breaker.record_success()
             if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
@@ -350,7 +352,10 @@ class HttpClient:
                 continue
             if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
                 return response
-            raise self._error_for(response, method, path)
+            error = self._error_for(response, method, path)
+            if probe_failed:
+                raise self._probe_failed(error) from error
+            raise error
         raise errors.UnexpectedResponse(self._message(method, path, f"redirected more than {MAX_REDIRECTS} times"),
                                         connection_id=self.connection_id)
 
@@ -414,6 +419,15 @@ class HttpClient:
                 f"({urlsplit(target).scheme}://{urlsplit(target).netloc}); redirect refused",
                 connection_id=self.connection_id, status=response.status_code) from exc
         return target
+
+    def _probe_failed(self, error: errors.ConnectorError) -> errors.CircuitOpen:
+        """The breaker's probe found the instance still failing: the breaker is open again. Said as
+        `CircuitOpen`, so the job that happened to probe waits like every other job instead of
+        spending an attempt on each probe of a long outage."""
+        return errors.CircuitOpen(self.redact(f"connection {self.connection_id}: the circuit breaker's probe failed "
+                                              f"({error}); calls resume in {self.breaker.reset_s:g} s"),
+                                  connection_id=self.connection_id, status=error.status,
+                                  retry_after_s=self.breaker.reset_s)
 
     # -- translation --------------------------------------------------------------------------
 

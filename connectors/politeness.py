@@ -159,10 +159,13 @@ class CircuitBreaker:
 
     record_neutral = record_success
 
-    def record_failure(self) -> None:
+    def record_failure(self) -> bool:
+        """Count one failure; True when it was the probe's (the breaker is open again at once)."""
         with self._lock:
+            probe_failed = self._state == self.HALF_OPEN
             self._consecutive += 1
-            if self._state == self.HALF_OPEN or self._consecutive >= self.failures:
+            if probe_failed or self._consecutive >= self.failures:
                 self._state = self.OPEN
                 self._opened_at = self._clock()
             self._probe_in_flight = False
+            return probe_failed

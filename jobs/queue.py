@@ -134,7 +134,8 @@ def fail_job(sessions: sessionmaker[Session], job: ClaimedJob, error: str, *, re
     """Reschedule `job` with backoff, or make it dead. Returns the new state ("queued" or "dead").
 
     `retry_after_s` (from a 429 or an open breaker) is a floor on the delay. `count_attempt=False`
-    gives the attempt back (an open circuit breaker is waiting, not failing).
+    gives the attempt back (an open circuit breaker is waiting, not failing) by granting one more:
+    attempt numbers are never reused, since they fence leases and tell a write's first attempt.
     """
     attempts_left = job.attempt < job.max_attempts or not count_attempt
     if retryable and attempts_left:
@@ -144,7 +145,7 @@ def fail_job(sessions: sessionmaker[Session], job: ClaimedJob, error: str, *, re
         values = dict(state="queued", next_run_at=utcnow() + timedelta(seconds=delay), lease_until=None,
                       leased_by=None, last_error=error[:2000])
         if not count_attempt:
-            values["attempts"] = job.attempt - 1
+            values["max_attempts"] = Job.max_attempts + 1
         new_state = "queued"
     else:
         values = dict(state="dead", lease_until=None, finished_at=utcnow(), last_error=error[:2000],

@@ -102,8 +102,13 @@ def test_job_is_dead_after_max_attempts_and_replay_requeues_it(sessions):
 def test_open_breaker_gives_the_attempt_back(sessions):
     add(sessions, "a1", max_attempts=1)
     job = claim_next_job(sessions, "w", 30)
-    assert fail_job(sessions, job, "breaker open", retryable=True, retry_after_s=0, count_attempt=False) == "queued"
-    assert states(sessions)["a1"] == ("queued", 0)
+    assert fail_job(sessions, job, "breaker open", retryable=True, retry_after_s=0, backoff_base_s=0.001,
+                    count_attempt=False) == "queued"
+    assert states(sessions)["a1"] == ("queued", 1)
+    retry = claim_next_job(sessions, "w", 30)
+    assert retry.attempt == 2, "attempt numbers are never reused: they fence leases"
+    assert fail_job(sessions, retry, "boom", retryable=True, backoff_base_s=0.001) == "dead", \
+        "one counted attempt, as max_attempts says"
 
 
 def test_non_retryable_failure_is_dead_at_once(sessions):
