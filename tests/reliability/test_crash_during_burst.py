@@ -108,5 +108,6 @@ def test_workers_killed_during_a_burst_lose_nothing_and_repeat_nothing(deploymen
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_full_size_burst_of_ten_thousand_events_with_kills(deployment_factory):
     run_crash_burst(deployment_factory, distinct=8_000, kills=30, workers=2, seed=12)
