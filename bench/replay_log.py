@@ -396,7 +396,7 @@ def check_no_loss_no_duplicates(stack: ServiceStack, replayed: dict) -> dict:
 
 def read_incidents(stack: ServiceStack, sys_ids: list[str]) -> dict[str, dict]:
     """The replayed incidents as the simulator holds them now, by sys_id."""
-    fields = ("sys_id,correlation_id,u_xla_score,u_xla_band,u_xla_reasons,u_xla_risk,u_xla_model_version,"
+    fields = ("sys_id,number,correlation_id,u_xla_score,u_xla_band,u_xla_reasons,u_xla_risk,u_xla_model_version,"
               "reassignment_count,reopen_count,priority,made_sla,state")
     records = {}
     for start in range(0, len(sys_ids), 100):
@@ -470,7 +470,8 @@ def service_view(stack: ServiceStack, incidents: list[LogIncident], outcomes: li
             own = score_ticket(decision.ticket, ExperienceContext(as_of=now), None, model)
             waited = score_ticket(decision.ticket, ExperienceContext(
                 as_of=now, time_in_state_hours={"on_hold": round(hold_hours(incident), 2)}), None, model)
-            views.append({"service": decision.score, "ticket_only": own, "ticket_and_log_hold": waited})
+            views.append({"service": decision.score, "ticket_only": own, "ticket_and_log_hold": waited,
+                          "context": decision.context})
     finally:
         runtime.close()
     return views
@@ -533,6 +534,7 @@ def score_analysis(incidents: list[LogIncident], outcomes: list[ReplayedIncident
     }
     return {
         "incidents": len(joined),
+        "context": context_summary(incidents, outcomes, records, views),
         "written_equals_service_view_now": sum(1 for item in joined if item["score"] == item["service_view"]),
         "mean": round(statistics.fmean(scores), 1),
         "percentiles": {f"p{p}": percentile(scores, p / 100) for p in (10, 25, 50, 75, 90)},
@@ -558,6 +560,33 @@ def score_analysis(incidents: list[LogIncident], outcomes: list[ReplayedIncident
             "priority_differs_from_log": sum(1 for i in joined if i["replayed_priority"] != i["priority"]),
         },
     }
+
+
+def context_summary(incidents: list[LogIncident], outcomes: list[ReplayedIncident], records: dict[str, dict],
+                    views: list[dict]) -> dict:
+    """How often the service's enrichment found each kind of context, and whether the ticket a
+    repeat contact names was opened before the incident (as "came back" implies) or after it."""
+    opened_by_number = {}
+    for incident, outcome in zip(incidents, outcomes):
+        record = records.get(outcome.sys_id)
+        if record is not None:
+            opened_by_number[record["number"]] = log_time(incident.rows[0]["opened_at"])
+    repeat_earlier = repeat_later = 0
+    for incident, view in zip(incidents, views):
+        named = opened_by_number.get(view["context"].get("repeat_of") or "")
+        if view["context"].get("repeat_contact") and named is not None:
+            if named <= log_time(incident.rows[0]["opened_at"]):
+                repeat_earlier += 1
+            else:
+                repeat_later += 1
+    contexts = [view["context"] for view in views]
+    return {"repeat_contact": sum(1 for c in contexts if c.get("repeat_contact")),
+            "repeat_of_opened_earlier": repeat_earlier, "repeat_of_opened_later": repeat_later,
+            "caller_has_other_recent_tickets": sum(1 for c in contexts if (c.get("caller_recent_tickets") or 0) > 0),
+            "caller_had_recent_poor": sum(1 for c in contexts if (c.get("caller_recent_poor") or 0) > 0),
+            "open_major_incident": sum(1 for c in contexts if c.get("open_major_incident")),
+            "time_on_hold_over_free_hours": sum(
+                1 for c in contexts if (c.get("time_in_state_hours") or {}).get("on_hold", 0) > 4)}
 
 
 def _variant_summary(items: list[dict]) -> dict:
@@ -663,6 +692,7 @@ def print_report(record: dict) -> None:
         print(f"  by reassignments: { {k: v.get('mean') for k, v in scores['by_reassignments'].items()} }")
         print(f"  by priority: { {k: (v.get('count'), v.get('mean')) for k, v in scores['by_priority'].items()} }")
         print(f"  ordered as expected: {scores['indicators_order_as_expected']}; fidelity {scores['fidelity']}")
+        print(f"  context found by the service: {scores['context']}")
         print(f"  written = service view now: {scores['written_equals_service_view_now']}/{scores['incidents']}, "
               f"mean confidence {scores['mean_confidence']}")
         for name, summary in scores["same_model_on_the_ticket_alone"].items():
