@@ -6,6 +6,8 @@ a plain Python one or say it cannot be read (`UnreadableValue`), never guess.
 """
 from __future__ import annotations
 
+import math
+
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -81,7 +83,7 @@ def as_count(value: Any) -> int | None:
         number = float(value)
     except (TypeError, ValueError):
         raise UnreadableValue(f"{value!r} is not a count") from None
-    if number < 0 or number != int(number):
+    if not math.isfinite(number) or number < 0 or number != int(number):
         raise UnreadableValue(f"{value!r} is not a count")
     return int(number)
 
