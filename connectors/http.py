@@ -12,6 +12,9 @@ one thin method per endpoint:
   caller marks idempotent; never POST), capped exponential backoff with full jitter, never
   shorter than the vendor's `Retry-After`; a wait longer than one call's timeout is not slept
   here but handed to the job layer in the error's `retry_after_s`;
+- the vendor's `Retry-After` honoured by every thread of the process: after a 429, no call of
+  this connection leaves before the wait has passed (a longer wait than a call's timeout is
+  handed to the job layer without calling);
 - translation of every transport error and unwanted status into `connectors.errors`
   (`raise ... from exc`), with messages that carry no credentials;
 - the write guard (`guard_writes`): a check the job layer runs right before any call that may
@@ -32,6 +35,7 @@ import contextvars
 import email.utils
 import logging
 import random
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable, Iterator, Mapping
@@ -214,6 +218,10 @@ class HttpClient:
         self.bucket = TokenBucket(self.limits.requests_per_second, self.limits.burst, clock=clock, sleep=sleep)
         self.ticket_window = TicketWriteWindow(self.limits.ticket_writes_per_window,
                                                self.limits.ticket_write_window_s, clock=clock, sleep=sleep)
+        # A vendor's Retry-After is about this connection's user, not about the one call that got it:
+        # until this moment (on `clock`), no thread of this process sends anything.
+        self._resume_at = 0.0
+        self._resume_lock = threading.Lock()
         self.breaker = CircuitBreaker(connection.id, self.limits.breaker_failures, self.limits.breaker_reset_s,
                                       clock=clock)
         self.session = _PoliteSession(self)
@@ -323,6 +331,7 @@ class HttpClient:
         path = urlsplit(url).path
         for _hop in range(MAX_REDIRECTS + 1):
             self.destination.check_url(url)
+            self._wait_for_retry_after(method, path)
             self.breaker.before_call()
             try:
                 self.bucket.acquire()
@@ -353,6 +362,9 @@ class HttpClient:
             if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
                 return response
             error = self._error_for(response, method, path)
+            if isinstance(error, errors.RateLimited) and error.retry_after_s:
+                with self._resume_lock:
+                    self._resume_at = max(self._resume_at, self._clock() + error.retry_after_s)
             if probe_failed:
                 raise self._probe_failed(error) from error
             raise error
@@ -419,6 +431,19 @@ class HttpClient:
                 f"({urlsplit(target).scheme}://{urlsplit(target).netloc}); redirect refused",
                 connection_id=self.connection_id, status=response.status_code) from exc
         return target
+
+    def _wait_for_retry_after(self, method: str, path: str) -> None:
+        """Hold this call until the wait the vendor last asked for has passed; a wait longer than
+        one call's timeout is handed to the job layer as `RateLimited` without calling at all."""
+        with self._resume_lock:
+            wait = self._resume_at - self._clock()
+        if wait <= 0:
+            return
+        if wait > self.limits.timeout_s:
+            raise errors.RateLimited(self._message(method, path, f"not sent: the instance asked us to wait "
+                                                                 f"{wait:.0f} s more"),
+                                     connection_id=self.connection_id, retry_after_s=wait)
+        self._sleep(wait)
 
     def _probe_failed(self, error: errors.ConnectorError) -> errors.CircuitOpen:
         """The breaker's probe found the instance still failing: the breaker is open again. Said as
