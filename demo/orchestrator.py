@@ -42,7 +42,7 @@ workers = 2
 threads = 4
 
 [worker]
-concurrency = 2
+concurrency = 4
 poll_interval_s = 0.2
 
 [scheduler]
@@ -60,6 +60,10 @@ webhook_secret_env = "XLA_DEMO_SN_WEBHOOK_SECRET"
 kind = "basic"
 user = "xla.integration"
 token_env = "XLA_DEMO_SN_PASSWORD"
+[connections.limits]
+# The simulators run on this machine: no need for the production pacing (5 calls per second).
+requests_per_second = 40
+burst = 40
 
 [[connections]]
 id = "{JIRA_ID}"
@@ -71,6 +75,10 @@ webhook_secret_env = "XLA_DEMO_JIRA_WEBHOOK_SECRET"
 kind = "basic"
 user = "xla-bridge@example.com"
 token_env = "XLA_DEMO_JIRA_TOKEN"
+[connections.limits]
+# The simulators run on this machine: no need for the production pacing (5 calls per second).
+requests_per_second = 40
+burst = 40
 '''
 
 
@@ -195,7 +203,6 @@ def run_demo(seconds: float = 0, seed: int = 42, config_path: str | None = None)
         started = time.monotonic()
         tick = 0
         while not stop.is_set() and (not seconds or time.monotonic() - started < seconds):
-            demo.advance()
             demo.advance()
             tick += 1
             if tick % 5 == 0:
