@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator, Mapping, Sequence
 
+from connectors import errors
 from domain.ticket import RawTicket
 
 
@@ -81,6 +82,19 @@ class TicketWrite:
     first_attempt: bool = False
 
 
+class TaskKey(str):
+    """The number or key of a follow-up task; `existed` is True when a retry found an earlier
+    attempt's task instead of creating one."""
+
+    existed: bool = False
+
+    @classmethod
+    def found(cls, key: str) -> "TaskKey":
+        task = cls(key)
+        task.existed = True
+        return task
+
+
 class TicketConnector(abc.ABC):
     """Read and write tickets of one configured connection."""
 
@@ -110,6 +124,22 @@ class TicketConnector(abc.ABC):
 
     def add_public_comment(self, ticket_key: str, text: str, marker: str | None = None) -> bool:
         return self.write(ticket_key, TicketWrite(public_comment=text, marker=marker))
+
+    def create_followup_task(self, ticket_key: str, summary: str, description: str, marker: str,
+                             group: str | None = None, *, number: str | None = None,
+                             first_attempt: bool = False) -> str:
+        """Open a task related to the ticket for somebody to follow up; return the task's number/key
+        (a `TaskKey`, whose `existed` says a retry found the task instead of creating it).
+
+        `description` must contain `marker` (a stable string per follow-up). On a retry (not
+        `first_attempt`) the connector first looks for a task carrying the marker and returns it
+        instead of creating a second one; on a first attempt it creates at once (one write, no
+        read). `group` is the assignment group where the tool has one; `number` is the ticket's
+        human-facing number or key when the caller knows it (spares a read on some tools).
+        Raises `connectors.errors.ConnectorError` subclasses; `InvalidRequest` when the tool or
+        the ticket's table has no follow-up task.
+        """
+        raise errors.InvalidRequest(f"{self.tool} connectors cannot open follow-up tasks")
 
     @abc.abstractmethod
     def field_catalogue(self, table: str | None = None) -> list[FieldInfo]: ...

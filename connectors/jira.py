@@ -31,7 +31,7 @@ from jira import JIRA
 from jira.exceptions import JIRAError
 
 from connectors import errors
-from connectors.base import FieldInfo, Identity, SlaState, TicketConnector, TicketSearch, TicketWrite
+from connectors.base import FieldInfo, Identity, SlaState, TaskKey, TicketConnector, TicketSearch, TicketWrite
 from connectors.http import HttpClient, auth_for
 from connectors.writeback import appends_of, fields_digest, marker_line, same_value
 from domain.ticket import Person, RawTicket
@@ -300,6 +300,59 @@ class JiraConnector(TicketConnector):
         log.info("jira.write.applied", extra={"connection": self.connection_id, "ticket": ticket_key,
                                               "fields": sorted(changed), "comments": len(new_appends)})
         return True
+
+    CREATE_ISSUE_PATH = "/rest/api/2/issue"
+    FOLLOWUP_ISSUE_TYPE = "Task"
+    FOLLOWUP_LABEL = "xla-followup-{ticket}-{tag}"
+
+    def create_followup_task(self, ticket_key: str, summary: str, description: str, marker: str,
+                             group: str | None = None, *, number: str | None = None,
+                             first_attempt: bool = False) -> str:
+        """One POST of a `Task` issue in the ticket's project, labelled for this follow-up.
+
+        The project comes from `number` (the ticket's key, "SD-12"); without it one GET of the
+        issue finds it. On a retry one JQL search for the label comes first and an existing task
+        is returned instead. Jira has no assignment group, so `group` is named in the description.
+        Returns the new issue's key. Raises the usual typed errors.
+        """
+        ticket_key = str(ticket_key)
+        label = self.followup_label(ticket_key, marker)
+        if not first_attempt:
+            found = self._http.get_json(self.SEARCH_JQL_PATH if self.cloud else self.SEARCH_PATH, params={
+                "jql": f"labels = {_quote(label)}", "maxResults": 1, "fields": "summary"}) or {}
+            for issue in found.get("issues") or []:
+                log.info("jira.followup_task.already_there", extra={"connection": self.connection_id,
+                                                                   "ticket": ticket_key})
+                return TaskKey.found(str(issue.get("key") or issue.get("id")))
+        project = number.rsplit("-", 1)[0] if number and "-" in number else None
+        if project is None:
+            issue = self._http.get_json(self.ISSUE_PATH.format(key=ticket_key), params={"fields": "project"}) or {}
+            project = (((issue.get("fields") or {}).get("project")) or {}).get("key")
+        if not project:
+            raise errors.UnexpectedResponse(
+                f"jira connection {self.connection_id}: issue {ticket_key} shows no project, so no follow-up task "
+                "can be created beside it", connection_id=self.connection_id)
+        text = description if not group else f"{description}\n\nAssignment group: {group}"
+        body = {"fields": {"project": {"key": project}, "issuetype": {"name": self.FOLLOWUP_ISSUE_TYPE},
+                           "summary": summary[:250], "description": text, "labels": [label]}}
+        response = self._http.request("POST", self.CREATE_ISSUE_PATH, json=body,
+                                      # a second POST would open a second task; the retry searches first
+                                      idempotent=False, ticket_key=ticket_key)
+        created = self._http.decode_json(response, "POST", self.CREATE_ISSUE_PATH) or {}
+        key = created.get("key") or created.get("id")
+        if not key:
+            raise errors.UnexpectedResponse(
+                f"jira connection {self.connection_id}: POST issue answered without the new issue's key",
+                connection_id=self.connection_id)
+        log.info("jira.followup_task.created", extra={"connection": self.connection_id, "ticket": ticket_key,
+                                                      "task": key})
+        return TaskKey(str(key))
+
+    @classmethod
+    def followup_label(cls, ticket_key: str, marker: str) -> str:
+        """The label that finds a follow-up task again: labels hold no spaces, so only safe characters."""
+        tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", marker.rsplit(":", 1)[-1]).strip("-") or "0"
+        return cls.FOLLOWUP_LABEL.format(ticket=re.sub(r"[^A-Za-z0-9]+", "", ticket_key), tag=tag)[:255]
 
     @property
     def call_hooks(self) -> list:

@@ -22,7 +22,7 @@ from typing import Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from connectors import errors
-from connectors.base import FieldInfo, Identity, SlaState, TicketConnector, TicketSearch, TicketWrite
+from connectors.base import FieldInfo, Identity, SlaState, TaskKey, TicketConnector, TicketSearch, TicketWrite
 from connectors.http import HttpClient, auth_for
 from connectors.safety import origin_of
 from connectors.writeback import appends_of, marker_line, same_value
@@ -274,6 +274,55 @@ class ServiceNowConnector(TicketConnector):
         log.info("servicenow.write.applied", extra={"connection": self.connection_id, "ticket": ticket_key,
                                                     "fields": sorted(sent_fields), "appended": appending})
         return True
+
+    # The task table ServiceNow uses for work belonging to a ticket of each table, and its
+    # reference back to the ticket.
+    FOLLOWUP_TABLES = {"incident": ("incident_task", "incident"), "sc_req_item": ("sc_task", "request_item"),
+                       "change_request": ("change_task", "change_request")}
+
+    def create_followup_task(self, ticket_key: str, summary: str, description: str, marker: str,
+                             group: str | None = None, *, number: str | None = None,
+                             first_attempt: bool = False) -> str:
+        """One POST of a task record related to the ticket (`incident_task`, `sc_task`,
+        `change_task`); on a retry one GET first looks for a task whose description holds
+        `marker`. Returns the task's number. Raises `InvalidRequest` for a table with no task
+        table, and the usual typed errors.
+        """
+        table, sys_id = self.split_key(ticket_key)
+        if table not in self.FOLLOWUP_TABLES:
+            raise errors.InvalidRequest(
+                f"servicenow connection {self.connection_id}: table {table} has no task table for a follow-up "
+                f"task (only {', '.join(self.FOLLOWUP_TABLES)})", connection_id=self.connection_id)
+        task_table, reference = self.FOLLOWUP_TABLES[table]
+        path = self.TABLE_PATH.format(table=task_table)
+        if not first_attempt:
+            rows = self._http.get_json(path, params={
+                "sysparm_query": f"{reference}={sys_id}^descriptionLIKE{marker}",
+                "sysparm_fields": "sys_id,number,description", "sysparm_limit": 10,
+                "sysparm_exclude_reference_link": "true"})
+            for row in (rows or {}).get("result") or []:
+                if marker in str(_field_value(row, "description") or ""):
+                    log.info("servicenow.followup_task.already_there",
+                             extra={"connection": self.connection_id, "ticket": ticket_key})
+                    return TaskKey.found(str(_field_value(row, "number") or _field_value(row, "sys_id")))
+        body: dict[str, object] = {reference: sys_id, "parent": sys_id, "short_description": summary[:160],
+                                   "description": description}
+        if group:
+            body["assignment_group"] = group
+        response = self._http.request(
+            "POST", path, json=body, params={"sysparm_fields": "sys_id,number",
+                                             "sysparm_exclude_reference_link": "true"},
+            # a second POST would open a second task; the job layer retries after looking for the marker
+            idempotent=False, ticket_key=ticket_key)
+        result = (self._http.decode_json(response, "POST", path) or {}).get("result") or {}
+        created = _field_value(result, "number") or _field_value(result, "sys_id")
+        if not created:
+            raise errors.UnexpectedResponse(
+                f"servicenow connection {self.connection_id}: POST {task_table} answered without the new "
+                "record's number or sys_id", connection_id=self.connection_id)
+        log.info("servicenow.followup_task.created", extra={"connection": self.connection_id, "ticket": ticket_key,
+                                                            "task": created})
+        return TaskKey(str(created))
 
     @property
     def call_hooks(self) -> list:

@@ -25,6 +25,7 @@ class UnknownJobKind(Exception):
 
 def handler_for(kind: str):
     """The handler of `kind`; raises UnknownJobKind (the job goes dead, visibly) for anything else."""
+    from pipeline.followup import create_followup_task_job
     from pipeline.process import process_event_job
     from pipeline.rescore import rescore_job
     from pipeline.write_back import write_back_job
@@ -34,6 +35,7 @@ def handler_for(kind: str):
         "process_event": process_event_job,
         "write_back": write_back_job,
         "rescore": rescore_job,
+        "create_followup_task": create_followup_task_job,
         **SURVEY_HANDLERS,
     }
     try:

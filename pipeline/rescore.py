@@ -1,14 +1,16 @@
 """The `rescore` job: a survey was answered; blend it into the score and close the loop.
 
 The answer, its sentiment and the blended score go into the mapped fields; a detractor (0-6)
-also gets an internal note and the follow-up flag, so somebody calls the person back. The note
-carries a marker per survey, so it is written once whatever happens to the job.
+also gets an internal note and the follow-up flag, so somebody calls the person back, and, with
+the connection's `surveys.followup_task` on, a `create_followup_task` job (pipeline/followup.py).
+The note carries a marker per survey, so it is written once whatever happens to the job.
 """
 from __future__ import annotations
 
 from jobs.queue import NewJob, enqueue
 from jobs.registry import JobOutcome
 from pipeline.decide import decide
+from pipeline.followup import followup_task_job
 from pipeline.state import load_known, record_decision
 from storage.clock import utcnow
 
@@ -16,6 +18,7 @@ DETRACTOR_MAX = 6
 
 
 def rescore_job(runtime, job) -> JobOutcome:
+    from surveys.config import connection_surveys
     from surveys.store import latest_result
 
     connection = runtime.settings.connection(job.connection_id)
@@ -35,6 +38,14 @@ def rescore_job(runtime, job) -> JobOutcome:
     detractor = result.rating <= DETRACTOR_MAX
     marker = f"xla-bridge:{decision.ticket.number or job.ticket_key}:survey:{job.payload['survey_id']}"
     note = detractor_note(result, decision) if detractor else None
+    surveys = connection_surveys(connection)
+    followup = None
+    if detractor and surveys.followup_task:
+        number = decision.ticket.number or None
+        followup = followup_task_job(
+            connection.id, job.ticket_key, number, job.payload["survey_id"], result, decision,
+            marker=f"xla-bridge:{number or job.ticket_key}:followup:{job.payload['survey_id']}",
+            group=surveys.followup_task_group)
 
     def apply(session):
         record_decision(session, decision, now)
@@ -47,6 +58,8 @@ def rescore_job(runtime, job) -> JobOutcome:
                          "number": decision.ticket.number, "event_created_at": job.created_at.isoformat()},
                 connection_id=connection.id, ticket_key=job.ticket_key),
                 default_max_attempts=runtime.settings.worker.max_attempts)
+        if followup is not None:
+            enqueue(session, followup, default_max_attempts=runtime.settings.worker.max_attempts)
 
     return JobOutcome("rescored_detractor" if detractor else "rescored", apply)
 

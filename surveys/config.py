@@ -122,6 +122,8 @@ class ConnectionSurveys:
     always_ask: AlwaysAsk = field(default_factory=AlwaysAsk)
     exclude: Exclusions = field(default_factory=Exclusions)
     resurvey_after_reopen: bool = False
+    followup_task: bool = False         # a detractor's answer also opens a follow-up task
+    followup_task_group: str = ""       # assignment group (name or id) of that task; "" leaves it unassigned
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +229,11 @@ def load_connection_surveys(raw: Mapping[str, Any] | None, *, tool: str) -> tupl
                                      fix="write true to skip callers the chosen channel cannot reach")),
         resurvey_after_reopen=table.flag("resurvey_after_reopen", False,
                                          fix="write true to survey a reopened ticket again after its next resolution"),
+        followup_task=table.flag("followup_task", False,
+                                 fix="write true to open a follow-up task for every detractor (rating 0-6)"),
+        followup_task_group=table.text("followup_task_group", "", maximum=100,
+                                       fix="name the assignment group (its name or id) the follow-up task goes to, "
+                                           "or write \"\" to leave it unassigned"),
     )
     for section in (table, triggers_table, conditions, always, exclude):
         section.finish()
@@ -340,6 +347,15 @@ class _Table:
             self._problem(key, value, "a list of non-empty strings", fix)
             return tuple(default)
         return tuple(item.strip() for item in value)
+
+    def text(self, key: str, default: str, *, maximum: int, fix: str) -> str:
+        present, value = self._take(key)
+        if not present:
+            return default
+        if not isinstance(value, str) or len(value.strip()) > maximum:
+            self._problem(key, value, f"a string of at most {maximum} characters", fix)
+            return default
+        return value.strip()
 
     def env_name(self, key: str, default: str | None, *, fix: str) -> str | None:
         present, value = self._take(key)

@@ -27,6 +27,7 @@ from simulators.jira.workflow import RESOLUTIONS, STATUSES
 API = "/rest/api/2"
 SEARCH_CAP = {CLOUD: 100, DATACENTER: 1000}
 ANONYMOUS_PATHS = {f"{API}/serverInfo"}
+REQUEST_TYPES = {"Incident": "10", "Service Request": "11", "Change": "12"}
 SERVER_VERSION = {CLOUD: ("1001.0.0-SNAPSHOT", [1001, 0, 0]), DATACENTER: ("9.12.2", [9, 12, 2])}
 
 
@@ -369,6 +370,9 @@ def create_app(options: JiraOptions | None = None) -> Flask:
     @app.get("/rest/servicedeskapi/request/<ref>")
     def service_desk_request(ref: str):
         issue = state.instance.require(ref)
+        request_type = REQUEST_TYPES.get(issue.issue_type)
+        if request_type is None:  # an agents' task is no customer request
+            raise JiraError(404, ["The request does not exist or you do not have permission to see it."])
         shown = renderer()
         status = STATUSES[issue.status_id]
         reporter = state.instance.directory.get(issue.reporter)
@@ -378,7 +382,7 @@ def create_app(options: JiraOptions | None = None) -> Flask:
                                                  "active", "timeZone") if k in customer}
         return jsonify({
             "issueId": issue.id, "issueKey": issue.key, "serviceDeskId": "1",
-            "requestTypeId": {"Incident": "10", "Service Request": "11", "Change": "12"}[issue.issue_type],
+            "requestTypeId": request_type,
             "createdDate": _service_desk_date(issue.created),
             "reporter": customer,
             "requestFieldValues": [{"fieldId": "summary", "label": "Summary", "value": issue.summary},

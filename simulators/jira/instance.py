@@ -30,11 +30,13 @@ INTERNAL_COMMENT_PROPERTY = "sd.public.comment"
 MAX_PROPERTY_BYTES = 32768
 
 PRIORITIES = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
-ISSUE_TYPES = {"10001": "Incident", "10002": "Service Request", "10003": "Change"}
+# Task: the agents' own work item, which has no request type (no customer portal view).
+ISSUE_TYPES = {"10001": "Incident", "10002": "Service Request", "10003": "Change", "10004": "Task"}
 ISSUE_TYPE_DESCRIPTIONS = {
     "Incident": "For system outages or incidents. Created by Jira Service Management.",
     "Service Request": "Requests for help or for something new. Created by Jira Service Management.",
     "Change": "For system upgrades and alterations. Created by Jira Service Management.",
+    "Task": "A small, distinct piece of work.",
 }
 
 

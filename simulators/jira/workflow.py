@@ -75,6 +75,8 @@ STATUSES: dict[str, Status] = {s.id: s for s in (
     _status("10019", "Completed", CATEGORY_DONE, "The change was implemented successfully."),
     _status("10020", "Failed", CATEGORY_DONE, "The change was implemented and failed."),
     _status("10021", "Review", CATEGORY_IN_PROGRESS, "The implemented change is being reviewed."),
+    _status("10022", "To Do", CATEGORY_NEW, "The task waits to be started."),
+    _status("10023", "Done", CATEGORY_DONE, "The task is finished."),
 )}
 
 RESOLUTIONS: dict[str, Resolution] = {r.id: r for r in (
@@ -139,13 +141,21 @@ _CHANGE = (
                event_type="issue_closed"),
 )
 
+# Task workflow (the simplified software workflow agents use for their own work items).
+_TASK = (
+    Transition("11", "Start work", "3", ("10022",), event_type="issue_work_started"),
+    Transition("21", "Done", "10023", ("10022", "3"), default_resolution="10000", event_type="issue_resolved"),
+    Transition("31", "Reopen", "10022", ("10023",), event_type="issue_reopened"),
+)
+
 WORKFLOWS: dict[str, tuple[Transition, ...]] = {
     "Incident": _INCIDENT,
     "Service Request": _SERVICE_REQUEST,
     "Change": _CHANGE,
+    "Task": _TASK,
 }
 
-INITIAL_STATUS: dict[str, str] = {"Incident": "1", "Service Request": "10013", "Change": "10015"}
+INITIAL_STATUS: dict[str, str] = {"Incident": "1", "Service Request": "10013", "Change": "10015", "Task": "10022"}
 
 
 def available_transitions(issue_type: str, status_id: str) -> list[Transition]:

@@ -19,7 +19,8 @@ from simulators.world import priority_of
 
 OPEN_INCIDENT_STATES = ("1", "2", "3")
 RESOLVED_INCIDENT_STATES = ("6", "7")
-INACTIVE_STATES = {"incident": ("7", "8"), "change_request": ("3", "4"), "sc_req_item": ("3", "4", "7")}
+INACTIVE_STATES = {"incident": ("7", "8"), "change_request": ("3", "4"), "sc_req_item": ("3", "4", "7"),
+                   "incident_task": ("3", "4", "7"), "sc_task": ("3", "4", "7"), "change_task": ("3", "4", "7")}
 RESOLUTION_TARGET_MIN = {1: 4 * 60, 2: 8 * 60, 3: 3 * 24 * 60, 4: 5 * 24 * 60, 5: 10 * 24 * 60}
 RESPONSE_TARGET_MIN = {1: 15, 2: 30, 3: 4 * 60, 4: 8 * 60, 5: 24 * 60}
 

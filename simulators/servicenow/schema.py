@@ -375,6 +375,15 @@ CHOICE_COLUMNS = SYSTEM_COLUMNS + (
     _bool("inactive", "false", "Inactive"),
 )
 
+# Tasks of a ticket's team (extending task), each referring to the ticket it belongs to.
+INCIDENT_TASK_COLUMNS = (_ref("incident", "incident", "Incident"),)
+CATALOG_TASK_COLUMNS = (_ref("request_item", "sc_req_item", "Request item"),
+                        _ref("request", "sc_request", "Request"))
+CHANGE_TASK_COLUMNS = (_ref("change_request", "change_request", "Change request"),
+                       _choice("change_task_type", (("planning", "Planning"), ("implementation", "Implementation"),
+                                                    ("testing", "Testing"), ("review", "Review")),
+                               default="implementation", label="Change task type"))
+
 TABLES = (
     Table("task", "Task", TASK_COLUMNS, display_column="number"),
     Table("incident", "Incident", INCIDENT_COLUMNS, extends="task", display_column="number",
@@ -383,6 +392,12 @@ TABLES = (
           display_column="number", number_prefix="CHG", emits_events=True),
     Table("sc_req_item", "Requested Item", REQUESTED_ITEM_COLUMNS, extends="task",
           display_column="number", number_prefix="RITM", emits_events=True),
+    Table("incident_task", "Incident Task", INCIDENT_TASK_COLUMNS, extends="task", display_column="number",
+          number_prefix="TASK", emits_events=True),
+    Table("sc_task", "Catalog Task", CATALOG_TASK_COLUMNS, extends="task", display_column="number",
+          number_prefix="SCTASK", emits_events=True),
+    Table("change_task", "Change Task", CHANGE_TASK_COLUMNS, extends="task", display_column="number",
+          number_prefix="CTASK", emits_events=True),
     Table("sys_user", "User", USER_COLUMNS),
     Table("sys_user_group", "Group", GROUP_COLUMNS),
     Table("sys_user_grmember", "Group Member", GROUP_MEMBER_COLUMNS, display_column="user"),
