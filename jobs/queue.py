@@ -60,17 +60,22 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def job_row(job: NewJob, now: datetime, *, default_max_attempts: int = 8) -> dict:
+    """The `jobs` row for `job` as first queued (single inserts and batched ones share it)."""
+    return dict(kind=job.kind, dedupe_key=job.dedupe_key, payload=job.payload,
+                connection_id=job.connection_id, ticket_key=job.ticket_key, state="queued",
+                attempts=0, max_attempts=job.max_attempts or default_max_attempts,
+                next_run_at=job.run_at or now, created_at=now,
+                priority=job.priority if job.priority is not None else int(job.kind in EVENT_KINDS))
+
+
 def enqueue(session: Session, job: NewJob, *, default_max_attempts: int = 8) -> bool:
     """Add `job` unless a job with its dedupe key exists. Returns True when a row was inserted.
 
     Runs inside the caller's transaction, so a job is created exactly when the decision to make
     it commits.
     """
-    values = dict(kind=job.kind, dedupe_key=job.dedupe_key, payload=job.payload,
-                  connection_id=job.connection_id, ticket_key=job.ticket_key, state="queued",
-                  attempts=0, max_attempts=job.max_attempts or default_max_attempts,
-                  next_run_at=job.run_at or utcnow(), created_at=utcnow(),
-                  priority=job.priority if job.priority is not None else int(job.kind in EVENT_KINDS))
+    values = job_row(job, utcnow(), default_max_attempts=default_max_attempts)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

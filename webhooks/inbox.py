@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.events import TicketEvent
-from jobs.queue import EVENT_KINDS, NewJob, enqueue
+from jobs.queue import NewJob, enqueue, job_row
 from storage.clock import utcnow
 from storage.db import transaction
 from storage.models import InboxEvent, Job
@@ -92,7 +92,8 @@ def store_events(session: Session, events: Sequence[TicketEvent], *, max_attempt
         is_new = key in inserted and first_seen[key] == position
         results.append(is_new)
         if is_new:
-            jobs.append(_job_row(_process_event_job(event, as_json[position], inserted[key], max_attempts), now))
+            jobs.append(job_row(_process_event_job(event, as_json[position], inserted[key], max_attempts), now,
+                                default_max_attempts=DEFAULT_MAX_ATTEMPTS))
         else:
             repeats[key] = repeats.get(key, 0) + 1
     if jobs:
@@ -112,15 +113,6 @@ def _process_event_job(event: TicketEvent, as_json: dict, inbox_id: int, max_att
 def _inbox_row(event: TicketEvent, as_json: dict, now) -> dict:
     return {"connection_id": event.connection_id, "delivery_id": event.delivery_id, "ticket_key": event.ticket_key,
             "event": as_json, "received_at": now, "duplicates": 0}
-
-
-def _job_row(job: NewJob, now) -> dict:
-    """The row `jobs.queue.enqueue` inserts for `job` (tests/webhooks checks the two agree)."""
-    return {"kind": job.kind, "dedupe_key": job.dedupe_key, "payload": job.payload,
-            "connection_id": job.connection_id, "ticket_key": job.ticket_key, "state": "queued", "attempts": 0,
-            "max_attempts": job.max_attempts or DEFAULT_MAX_ATTEMPTS, "next_run_at": job.run_at or now,
-            "created_at": now,
-            "priority": job.priority if job.priority is not None else int(job.kind in EVENT_KINDS)}
 
 
 @dataclass(frozen=True)

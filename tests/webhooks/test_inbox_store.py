@@ -6,10 +6,9 @@ from sqlalchemy import select
 
 from domain.events import Lifecycle, TicketEvent
 from jobs.queue import NewJob, enqueue
-from storage.clock import utcnow
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import InboxEvent, Job
-from webhooks.inbox import _job_row, store_event, store_events
+from webhooks.inbox import store_event, store_events
 
 # Every column but these must be equal for the same NewJob (new columns are compared too).
 DIFFERENT_BY_NATURE = {"id", "dedupe_key", "next_run_at", "created_at"}
@@ -38,17 +37,18 @@ def test_batch_with_repeats_stores_each_delivery_once_in_order(webhook_db_url):
 
 @pytest.mark.parametrize("max_attempts", [5, None])
 def test_batched_jobs_are_the_rows_enqueue_makes(webhook_db_url, max_attempts):
-    """The group commit writes job rows itself; they must stay what jobs.queue.enqueue writes."""
+    """The group commit inserts job rows in bulk; they must be what jobs.queue.enqueue makes."""
     engine = make_engine(webhook_db_url)
     sessions = make_session_factory(engine)
-    job = NewJob(kind="process_event", dedupe_key="event:jira:x", payload={"inbox_id": 1, "event": {"a": [1]}},
-                 connection_id="jira", ticket_key="10042", max_attempts=max_attempts)
     with transaction(sessions) as session:
-        enqueue(session, job)
-        row = _job_row(NewJob(**{**job.__dict__, "dedupe_key": "event:jira:y"}), utcnow())
-        session.execute(Job.__table__.insert(), [row])
+        store_events(session, [event("x")], max_attempts=max_attempts)
     with sessions() as session:
-        by_enqueue, by_batch = session.execute(select(Job).order_by(Job.id)).scalars().all()
+        stored = session.execute(select(Job)).scalar_one()
+    with transaction(sessions) as session:
+        enqueue(session, NewJob(kind=stored.kind, dedupe_key="event:jira:by-hand", payload=stored.payload,
+                                connection_id="jira", ticket_key="10042", max_attempts=max_attempts))
+    with sessions() as session:
+        by_batch, by_enqueue = session.execute(select(Job).order_by(Job.id)).scalars().all()
     for column in Job.__table__.columns:
         if column.name not in DIFFERENT_BY_NATURE:
             assert getattr(by_enqueue, column.key) == getattr(by_batch, column.key), column.name
