@@ -21,8 +21,8 @@ def _first(connector, kind: str):
 def _sn_rows(servicenow, table: str, query: str) -> list[dict]:
     from tests.connectors.conftest import SN_USER
 
-    response = requests.get(f"{servicenow.sim.url}/api/now/table/{table}", params={"sysparm_query": query, "sysparm_exclude_reference_link": "true"},
-                            auth=(SN_USER, servicenow.secret), timeout=5)
+    response = requests.get(f"{servicenow.sim.url}/api/now/table/{table}", auth=(SN_USER, servicenow.secret),
+                            params={"sysparm_query": query, "sysparm_exclude_reference_link": "true"}, timeout=5)
     response.raise_for_status()
     return response.json()["result"]
 

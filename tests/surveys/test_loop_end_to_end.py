@@ -58,6 +58,7 @@ def test_servicenow_detractor_answer_reaches_the_incident(tmp_path, monkeypatch)
                               auth=("admin", stack.secret["agent"])).json()["result"]
         assert int(record["u_xla_survey_rating"]) == answer.rating
         assert str(record["u_xla_followup"]).lower() == "true"
+        assert stack.jobs("create_followup_task") == []  # a follow-up task only when configured
         assert SimulatedRespondents(seed=4).answer(link).status == "already_answered"
 
 
