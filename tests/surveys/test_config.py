@@ -103,6 +103,23 @@ class TestConnectionSection:
             "conditions.groups: found 'Network'; expected a list of non-empty strings; "
             "list the assignment groups surveyed exactly as the ticket shows them"]
 
+    def test_followup_task_is_off_by_default_and_read_when_set(self):
+        loaded, problems = load_connection_surveys({}, tool="jira")
+        assert problems == [] and not loaded.followup_task and loaded.followup_task_group == ""
+        loaded, problems = load_connection_surveys({"followup_task": True, "followup_task_group": " Service Desk "},
+                                                   tool="servicenow")
+        assert problems == [] and loaded.followup_task and loaded.followup_task_group == "Service Desk"
+
+    @pytest.mark.parametrize("raw, line_start", [
+        ({"followup_task": "yes"}, "followup_task: found 'yes'; expected true or false; "),
+        ({"followup_task_group": 7}, "followup_task_group: found 7; expected a string of at most 100 characters; "),
+        ({"followup_task_group": "x" * 101}, "followup_task_group: found 'xxx"),
+    ])
+    def test_wrong_followup_settings_are_named(self, raw, line_start):
+        loaded, problems = load_connection_surveys(raw, tool="jira")
+        assert len(problems) == 1 and problems[0].startswith(line_start) and problems[0].count(";") >= 2
+        assert not loaded.followup_task and loaded.followup_task_group == ""
+
     def test_immutable(self):
         loaded, _ = load_connection_surveys({}, tool="jira")
         assert isinstance(loaded, ConnectionSurveys)
