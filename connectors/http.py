@@ -200,12 +200,15 @@ class HttpClient:
                  resolver: Resolver = resolve_host,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
-                 on_call: list[CallHook] | None = None):
+                 on_call: list[CallHook] | None = None, health_path: str | None = None):
         self.connection = connection
         self.connection_id = connection.id
         self.tool = tool or connection.tool
         self.limits = connection.limits
         self.base_url = connection.base_url.rstrip("/")
+        # A cheap read that only an unavailable instance fails: the breaker's half-open probe.
+        # Without one, the first caller's own request is the probe.
+        self.health_path = health_path
         self.destination = Destination(connection.id, connection.base_url,
                                        allow_loopback_http=connection.allow_loopback_http,
                                        on_premises=connection.on_premises, resolver=resolver, clock=clock)
@@ -332,7 +335,8 @@ class HttpClient:
         for _hop in range(MAX_REDIRECTS + 1):
             self.destination.check_url(url)
             self._wait_for_retry_after(method, path)
-            self.breaker.before_call()
+            if self.breaker.before_call() and self.health_path:
+                self._probe_health()
             try:
                 self.bucket.acquire()
                 if ticket_key and method not in IDEMPOTENT_METHODS:
@@ -343,17 +347,15 @@ class HttpClient:
                 response = self._send(method, url, path, send)
             except errors.ConnectorError as exc:
                 if isinstance(exc, (errors.Timeout, errors.HostUnreachable)):
-                    if self.breaker.record_failure():
-                        raise self._probe_failed(exc) from exc
+                    self.breaker.record_failure()
                 else:
                     self.breaker.record_neutral()
                 raise
             except BaseException:
                 self.breaker.record_neutral()  # our own bug or an interrupt: not the instance's fault
                 raise
-            probe_failed = False
             if response.status_code >= 500:
-                probe_failed = self.breaker.record_failure()
+                self.breaker.record_failure()
             else:
                 self.breaker.record_success()
             if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
@@ -365,8 +367,6 @@ class HttpClient:
             if isinstance(error, errors.RateLimited) and error.retry_after_s:
                 with self._resume_lock:
                     self._resume_at = max(self._resume_at, self._clock() + error.retry_after_s)
-            if probe_failed:
-                raise self._probe_failed(error) from error
             raise error
         raise errors.UnexpectedResponse(self._message(method, path, f"redirected more than {MAX_REDIRECTS} times"),
                                         connection_id=self.connection_id)
@@ -445,14 +445,32 @@ class HttpClient:
                                      connection_id=self.connection_id, retry_after_s=wait)
         self._sleep(wait)
 
-    def _probe_failed(self, error: errors.ConnectorError) -> errors.CircuitOpen:
-        """The breaker's probe found the instance still failing: the breaker is open again. Said as
-        `CircuitOpen`, so the job that happened to probe waits like every other job instead of
-        spending an attempt on each probe of a long outage."""
-        return errors.CircuitOpen(self.redact(f"connection {self.connection_id}: the circuit breaker's probe failed "
-                                              f"({error}); calls resume in {self.breaker.reset_s:g} s"),
-                                  connection_id=self.connection_id, status=error.status,
-                                  retry_after_s=self.breaker.reset_s)
+    def _probe_health(self) -> None:
+        """The half-open probe, on the connection's health path rather than on the caller's request:
+        a request that fails on its own (one corrupt record) must not keep the breaker open for
+        everyone, and the caller of a still-failing instance must wait without its call having gone
+        out. Closes the breaker, or opens it again and raises `CircuitOpen`."""
+        path = urlsplit(self.url(self.health_path)).path
+        try:
+            response = self._send("GET", self.url(self.health_path), path, {})
+        except errors.ConnectorError as exc:
+            if isinstance(exc, (errors.Timeout, errors.HostUnreachable)):
+                self.breaker.record_failure()
+                raise self._still_failing(exc) from exc
+            self.breaker.record_neutral()
+            raise
+        except BaseException:
+            self.breaker.record_neutral()
+            raise
+        if response.status_code >= 500:
+            self.breaker.record_failure()
+            raise self._still_failing(self._error_for(response, "GET", path))
+        self.breaker.record_success()
+
+    def _still_failing(self, error: errors.ConnectorError) -> errors.CircuitOpen:
+        return errors.CircuitOpen(self.redact(f"connection {self.connection_id}: the circuit breaker's health probe "
+                                              f"failed ({error}); calls resume in {self.breaker.reset_s:g} s"),
+                                  connection_id=self.connection_id, retry_after_s=self.breaker.reset_s)
 
     # -- translation --------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ class JiraConnector(TicketConnector):
     SEARCH_PATH = "/rest/api/2/search"          # Data Center: offset paging with startAt
     SEARCH_JQL_PATH = "/rest/api/2/search/jql"  # Cloud: the old /search answers 410 since 2025
     FIELD_PATH = "/rest/api/2/field"
+    HEALTH_PATH = "/rest/api/2/myself"          # the circuit breaker's probe
     PROPERTY_KEY = "xla-bridge.last-write"
     PAGE_SIZE = 50
     MARKERS_KEPT = 50
@@ -96,7 +97,7 @@ class JiraConnector(TicketConnector):
             auth, secrets = auth_for(connection)
             http = HttpClient(connection, tool=self.tool, auth=auth, secrets=secrets,
                               headers={"Content-Type": "application/json", "X-Atlassian-Token": "no-check"},
-                              classify_error=self._classify_error, **http_options)
+                              classify_error=self._classify_error, health_path=self.HEALTH_PATH, **http_options)
         self._http = http
         # get_server_info=False: no call at construction; max_retries=0: the library never retries.
         self._jira = JIRA(server=connection.base_url, get_server_info=False, max_retries=0,

@@ -130,8 +130,11 @@ class CircuitBreaker:
                 return self.HALF_OPEN
             return self._state
 
-    def before_call(self) -> None:
-        """Let the call through, or raise `CircuitOpen` with the seconds until a probe may run."""
+    def before_call(self) -> bool:
+        """Let the call through, or raise `CircuitOpen` with the seconds until a probe may run.
+
+        Returns True when this caller is the half-open probe: its outcome decides for everyone.
+        """
         with self._lock:
             now = self._clock()
             if self._state == self.OPEN:
@@ -145,6 +148,8 @@ class CircuitBreaker:
                     # another thread is probing; its answer decides, ask again shortly
                     raise self._open_error(min(1.0, self.reset_s))
                 self._probe_in_flight = True
+                return True
+            return False
 
     def _open_error(self, remaining: float) -> CircuitOpen:
         return CircuitOpen(
@@ -159,13 +164,10 @@ class CircuitBreaker:
 
     record_neutral = record_success
 
-    def record_failure(self) -> bool:
-        """Count one failure; True when it was the probe's (the breaker is open again at once)."""
+    def record_failure(self) -> None:
         with self._lock:
-            probe_failed = self._state == self.HALF_OPEN
             self._consecutive += 1
-            if probe_failed or self._consecutive >= self.failures:
+            if self._state == self.HALF_OPEN or self._consecutive >= self.failures:
                 self._state = self.OPEN
                 self._opened_at = self._clock()
             self._probe_in_flight = False
-            return probe_failed

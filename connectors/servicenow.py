@@ -43,6 +43,8 @@ class ServiceNowConnector(TicketConnector):
     TABLE_PATH = "/api/now/table/{table}"
     RECORD_PATH = "/api/now/table/{table}/{sys_id}"
     PAGE_SIZE = 100
+    # The circuit breaker's probe: one user row, readable whenever the instance serves anything.
+    HEALTH_PATH = "/api/now/table/sys_user?sysparm_limit=1&sysparm_fields=sys_id"
 
     KIND_TABLES = {"incident": "incident", "request": "sc_req_item", "change": "change_request"}
     TASK_TABLES = frozenset({"incident", "change_request", "sc_req_item", "problem", "sc_task", "sc_request",
@@ -63,7 +65,8 @@ class ServiceNowConnector(TicketConnector):
         if http is None:
             auth, secrets = auth_for(connection)
             http = HttpClient(connection, tool=self.tool, auth=auth, secrets=secrets,
-                              headers={"Content-Type": "application/json"}, **http_options)
+                              headers={"Content-Type": "application/json"},
+                              health_path=self.HEALTH_PATH, **http_options)
         self._http = http
 
     # -- keys ----------------------------------------------------------------------------------
