@@ -166,7 +166,6 @@ class Demo:
                 self._journal_seen[simulator.tool] = max(self._journal_seen.get(simulator.tool, 0), entry["id"])
                 self._links.update(find_survey_links(json.dumps(entry.get("body"))))
         return set(self._links)
-        return links
 
     def stop(self) -> None:
         for process in self.processes:

@@ -6,7 +6,6 @@ to the mapping table (the settings loader puts `connections[N].mapping.` in fron
 """
 from __future__ import annotations
 
-import re
 from types import MappingProxyType
 from typing import Any, Iterator
 
@@ -14,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from domain.ticket import Stage, TicketKind
 from mappers import defaults
+from settings.problems import problem_lines, toml_key
 from mappers.model import (CHOICE_WORDS, INBOUND_ATTRIBUTES, OUTPUTS, SHAPES, TOOLS, ConnectionMapping,
                            OutboundField, TableMapping)
 
@@ -21,7 +21,6 @@ STAGE_WORDS = tuple(stage.value for stage in Stage)
 KIND_WORDS = tuple(kind.value for kind in TicketKind)
 # Value maps whose keys are the tool's names or codes, compared case-insensitively.
 NAME_KEYED_MAPS = ("issue_types", "statuses", "status_categories", "priorities", "channels")
-BARE_TOML_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _one_of(words) -> str:
@@ -159,7 +158,7 @@ def load_mapping_section(raw: dict, *, tool: str) -> tuple[ConnectionMapping, li
     try:
         data = _SCHEMAS[tool]().load(merged)
     except ValidationError as exc:
-        problems.extend(problem_lines(exc.messages, merged))
+        problems.extend(problem_lines(exc.messages, merged, doc="docs/mappings.md"))
         return build_mapping(defaults.defaults_for(tool), tool), problems
     problems.extend(_semantic_problems(data, tool))
     if problems:
@@ -263,11 +262,11 @@ def _semantic_problems(data: dict, tool: str) -> Iterator[str]:
             continue
         for word in values:
             if word not in CHOICE_WORDS[output]:
-                yield (f"choices.{output}.{_toml_key(word)}: unknown value; expected "
+                yield (f"choices.{output}.{toml_key(word)}: unknown value; expected "
                        f"{_one_of(CHOICE_WORDS[output])} (the service's words, mapped to the tool's values)")
     for table, spec in (data.get("tables") or {}).items():
         if not spec.get("kind"):
-            yield (f"tables.{_toml_key(table)}.kind: missing; expected {_one_of(KIND_WORDS)}; "
+            yield (f"tables.{toml_key(table)}.kind: missing; expected {_one_of(KIND_WORDS)}; "
                    "say what the records of this table are")
 
 
@@ -279,40 +278,3 @@ def _leaf_paths(raw: Any, path: str = "") -> Iterator[str]:
         yield path
 
 
-def _toml_key(key: str) -> str:
-    return key if BARE_TOML_KEY.match(key) else '"' + key.replace('"', '\\"') + '"'
-
-
-def problem_lines(messages: Any, raw: Any, path: str = "") -> Iterator[str]:
-    """Turn marshmallow's nested messages into `key.path: found X; expected Y; fix` lines."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            # fields.Dict nests an entry's errors under "value" (or "key"); the entry's path says enough.
-            if key == "_schema" or (key in ("key", "value") and set(messages) <= {"key", "value"}):
-                yield from problem_lines(value, raw, path)
-                continue
-            if isinstance(key, int):
-                here = f"{path}[{key}]"
-                child = raw[key] if isinstance(raw, list) and key < len(raw) else None
-            else:
-                here = f"{path}.{_toml_key(str(key))}" if path else _toml_key(str(key))
-                child = raw.get(key) if isinstance(raw, dict) else None
-            yield from problem_lines(value, child, here)
-    elif isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, (dict, list)):
-                yield from problem_lines(message, raw, path)
-            else:
-                yield f"{path}: {_explain(str(message), raw)}"
-    else:
-        yield f"{path}: {_explain(str(messages), raw)}"
-
-
-def _explain(message: str, found: Any) -> str:
-    if message == "Unknown field.":
-        return f"found {found!r}; unknown key; remove it or check its spelling against docs/mappings.md"
-    if message == "Invalid input type.":
-        message = "expected a table; see docs/mappings.md"
-    if message.startswith(("found", "missing", "unknown")) or found is None:
-        return message
-    return f"found {found!r}; {message}"

@@ -7,7 +7,7 @@ each, `key.path: found X; expected Y; fix`, relative to `[scoring]` (the setting
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -18,6 +18,7 @@ from scoring.model import (DEFAULT_MODEL, DEFAULT_TARGET_HOURS, Bands, CallerHis
                            ReassignmentSettings, ReopenSettings, RepeatContactSettings, ResolutionTimeSettings,
                            RiskSettings, ScoringModel, SlaSettings, SurveySettings, WaitingSettings)
 from scoring.targets import XlaTarget
+from settings.problems import problem_lines
 from settings.schema import number, text, whole
 
 KINDS = tuple(kind.value for kind in TicketKind)
@@ -279,7 +280,7 @@ def load_scoring_section(raw: dict) -> tuple[ScoringModel, list[str]]:
     try:
         model = ScoringSchema().load(raw)
     except ValidationError as exc:
-        return DEFAULT_MODEL, list(problem_lines(exc.messages, raw))
+        return DEFAULT_MODEL, list(problem_lines(exc.messages, raw, doc="docs/scoring.md"))
     problems = []
     if all(getattr(model.indicators, name).weight == 0 for name in vars(model.indicators)):
         problems.append("indicators: found every weight at 0; expected at least one indicator with a positive "
@@ -287,35 +288,3 @@ def load_scoring_section(raw: dict) -> tuple[ScoringModel, list[str]]:
     return (DEFAULT_MODEL, problems) if problems else (model, [])
 
 
-def problem_lines(messages: Any, raw: Any, path: str = "") -> Iterator[str]:
-    """marshmallow's nested messages as `key.path: found X; expected Y` lines."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            # fields.Dict nests an entry's errors under "key" / "value"; the entry's path says enough.
-            if key == "_schema" or (key in ("key", "value") and set(messages) <= {"key", "value"}):
-                found = path.rsplit(".", 1)[-1].strip('"') if key == "key" else raw
-                yield from problem_lines(value, found, path)
-                continue
-            if isinstance(key, int):
-                here, child = f"{path}[{key}]", raw[key] if isinstance(raw, list) and key < len(raw) else None
-            else:
-                shown = str(key) if str(key).replace("_", "").isalnum() else f'"{key}"'
-                here = f"{path}.{shown}" if path else shown
-                child = raw.get(key) if isinstance(raw, dict) else None
-            yield from problem_lines(value, child, here)
-    elif isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, (dict, list)):
-                yield from problem_lines(message, raw, path)
-            else:
-                yield f"{path}: {_explain(str(message), raw)}"
-
-
-def _explain(message: str, found: Any) -> str:
-    if message == "Unknown field.":
-        return f"found {found!r}; unknown key; remove it or check its spelling against docs/scoring.md"
-    if message == "Invalid input type.":
-        message = "expected a table; see docs/scoring.md"
-    if message.startswith(("found", "missing", "unknown")) or found is None:
-        return message
-    return f"found {found!r}; {message}"

@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 
 from settings import model
 from settings.errors import ConfigError
+from settings.problems import problem_lines
 from settings.schema import SettingsSchema
 
 CONFIG_ENV = "XLA_BRIDGE_CONFIG"
@@ -50,7 +51,7 @@ def load_settings_from_mapping(raw: dict, source: str | None = None) -> model.Se
         data = SettingsSchema().load(raw)
     except ValidationError as exc:
         flagged = {line.split(":", 1)[0] for line in problems}
-        problems.extend(line for line in _flatten(exc.messages, raw) if line.split(":", 1)[0] not in flagged)
+        problems.extend(line for line in problem_lines(exc.messages, raw) if line.split(":", 1)[0] not in flagged)
         raise ConfigError(problems, source) from None
     if problems:
         raise ConfigError(problems, source)
@@ -100,35 +101,3 @@ def _inline_secrets(raw: Any, path: str = "") -> Iterator[str]:
     elif isinstance(raw, str) and SECRET_VALUE.match(raw.strip()):
         yield (f"{path}: this value looks like a credential; secrets never go in the configuration "
                "file: put it in an environment variable and name that variable in a *_env key")
-
-
-def _flatten(messages: Any, raw: Any, path: str = "") -> Iterator[str]:
-    """Turn marshmallow's nested messages into `path: problem` lines, saying what was found."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key == "_schema":
-                yield from _flatten(value, raw, path)
-                continue
-            if isinstance(key, int):
-                here = f"{path}[{key}]"
-                child = raw[key] if isinstance(raw, list) and key < len(raw) else None
-            else:
-                here = f"{path}.{key}" if path else str(key)
-                child = raw.get(key) if isinstance(raw, dict) else None
-            yield from _flatten(value, child, here)
-    elif isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, (dict, list)):
-                yield from _flatten(message, raw, path)
-            else:
-                yield f"{path}: {_explain(str(message), raw)}"
-    else:
-        yield f"{path}: {_explain(str(messages), raw)}"
-
-
-def _explain(message: str, found: Any) -> str:
-    if message == "Unknown field.":
-        return "unknown key; remove it or check its spelling against config.example.toml"
-    if message.startswith(("missing", "found")) or found is None:
-        return message
-    return f"found {found!r}; {message}"

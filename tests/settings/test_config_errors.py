@@ -79,7 +79,7 @@ def test_several_problems_are_reported_together(tmp_path):
     assert problems_of(tmp_path, text) == [
         "worker.lease_s: found 'soon'; expected a number; seconds a claimed job stays leased",
         "worker.max_attempts: found 2.5; expected a whole number; attempts before a job is dead",
-        "worker.bogus: unknown key; remove it or check its spelling against config.example.toml",
+        "worker.bogus: found 1; unknown key; remove it or check its spelling against config.example.toml",
         "connections[1].id: found 'jira-cloud' again (also connections[0]); expected a different id for each connection",
     ]
 
