@@ -140,7 +140,7 @@ class Deployment:
         base = {
             "service": {"public_url": self.url, "database_url": self.database_url, "log_level": "INFO",
                         "log_format": "json", "secret_key_env": "XLA_REL_SECRET_KEY"},
-            "server": {"bind": f"127.0.0.1:{self.port}", "workers": 2, "threads": 4, "timeout_s": 30},
+            "server": {"bind": f"127.0.0.1:{self.port}", "workers": 1, "threads": 8, "timeout_s": 30},
             "worker": FAST_WORKER,
             "scheduler": FAST_SCHEDULER,
         }
