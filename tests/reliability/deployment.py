@@ -16,7 +16,6 @@ import os
 import secrets
 import signal
 import socket
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +85,13 @@ class Deployment:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.agent_password = secrets.token_urlsafe(12)
-        self.env = dict(os.environ, PYTHONUNBUFFERED="1", XLA_REL_SECRET_KEY=secrets.token_urlsafe(32))
+        # One metrics folder for every process of this host: counters that workers increment (loop
+        # guard, jobs finished, ITSM calls) appear in the /metrics of `serve` (prometheus_client's
+        # multiprocess mode). `app.py serve` alone would make a folder only its own workers share.
+        self.metrics_dir = workdir / "metrics"
+        self.metrics_dir.mkdir()
+        self.env = dict(os.environ, PYTHONUNBUFFERED="1", XLA_REL_SECRET_KEY=secrets.token_urlsafe(32),
+                        PROMETHEUS_MULTIPROC_DIR=str(self.metrics_dir))
         for spec in simulators:
             self.env[self._env_name(spec, "TOKEN")] = secrets.token_urlsafe(16)
             self.env[self._env_name(spec, "WEBHOOK")] = (
@@ -166,11 +171,10 @@ class Deployment:
     def serve(self, name: str = "serve", port: int | None = None, workers: int | None = None) -> AppProcess:
         """Start `python app.py serve` (gunicorn) and wait until /readyz answers 200."""
         port = port or self.port
-        metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=self.workdir))
         command = ["serve", "--bind", f"127.0.0.1:{port}"]
         if workers:
             command += ["--workers", str(workers)]
-        process = self._start(name, command, {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+        process = self._start(name, command)
         process.url = f"http://127.0.0.1:{port}"
 
         def ready() -> bool:
