@@ -29,9 +29,13 @@ def gather_context(session, ticket: Ticket, previous: dict | None, now: datetime
     if caller:
         recent = list(session.scalars(select(TicketState).where(
             others, TicketState.caller_key == caller, TicketState.opened_at >= now - CALLER_WINDOW)))
-    repeat = [t for t in recent
-              if t.opened_at and as_utc(t.opened_at) >= now - REPEAT_WINDOW
-              and ((ticket.ci and t.ci == ticket.ci) or (ticket.category and t.category == ticket.category))]
+    # A repeat contact is the caller coming back: only a ticket opened before this one, within
+    # REPEAT_WINDOW of it, counts (the newest such is named), never one the caller opened later.
+    opened = as_utc(ticket.opened_at) if ticket.opened_at else now
+    repeat = sorted((t for t in recent
+                     if t.opened_at and opened - REPEAT_WINDOW <= as_utc(t.opened_at) < opened
+                     and ((ticket.ci and t.ci == ticket.ci) or (ticket.category and t.category == ticket.category))),
+                    key=lambda t: as_utc(t.opened_at), reverse=True)
 
     major = None
     if ticket.ci or ticket.service:
