@@ -416,7 +416,7 @@ def histogram_summary(buckets: dict[float, float]) -> dict:
 # -- records ------------------------------------------------------------------------------------
 
 def machine() -> dict:
-    """The machine a record was measured on, with its load (other work shares the CPUs)."""
+    """The machine a record was measured on, with its load now (other work shares the CPUs)."""
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
             "load_average_1_5_15m": [round(value, 2) for value in os.getloadavg()]}
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import sys
 import threading
@@ -351,6 +352,7 @@ def inbox_integrity(stack: ServiceStack) -> dict:
 
 
 def run(args) -> dict:
+    load_at_start = [round(value, 2) for value in os.getloadavg()]
     tuning = ServiceTuning(worker_processes=args.workers, worker_concurrency=args.concurrency,
                            poll_interval_s=args.poll_interval)
     stacks = {}
@@ -375,7 +377,7 @@ def run(args) -> dict:
         if bare.get(key) and service.get(key) is not None:
             ratios[key.replace("_ms", "")] = round(service[key] / bare[key], 1)
     return {"benchmark": "e2e_latency", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": machine(),
+            "machine": {**machine(), "load_average_at_start": load_at_start},
             "settings": {"rate_per_s": args.rate, "seconds": args.seconds, "tickets": args.tickets,
                          "baseline_seconds": args.baseline_seconds, "senders": args.senders,
                          "tuning": tuning_record(tuning)},

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import queue
 import statistics
 import sys
@@ -626,6 +627,7 @@ def _reason_kind(reason: str) -> str:
 # -- the run --------------------------------------------------------------------------------------
 
 def run(args, incidents: list[LogIncident]) -> dict:
+    load_at_start = [round(value, 2) for value in os.getloadavg()]
     tuning = ServiceTuning(worker_processes=args.workers, worker_concurrency=args.concurrency,
                            poll_interval_s=args.poll_interval)
     with ServiceStack(tuning, with_service=False, simulator_args=SIMULATOR_ARGS) as stack:
@@ -645,7 +647,7 @@ def run(args, incidents: list[LogIncident]) -> dict:
     events_per_s = round(served["rows"] / service_seconds, 1) if service_seconds else None
     return {
         "benchmark": "replay_log", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
+        "machine": {**machine(), "load_average_at_start": load_at_start},
         "settings": {"incidents": len(incidents), "log_rows": sum(len(i.rows) for i in incidents),
                      "threads": args.threads, "tuning": tuning_record(tuning)},
         "simulator_only": {"rows": alone["rows"], "seconds": alone["seconds"], "rows_per_s": alone["rows_per_s"]},
