@@ -45,13 +45,16 @@ class Decision:
 
 def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_written: dict,
            session, now: datetime, hinted: tuple[Lifecycle, ...] = (), survey=None,
-           extra_outputs: dict | None = None, settings=None) -> Decision:
+           extra_outputs: dict | None = None, settings=None,
+           caller_tone: tuple[float, int | None] | None = None) -> Decision:
     """Map, enrich, score and plan the writes for one ticket.
 
     `previous` is the snapshot the service stored last time (None for a first sight);
     `notes_written` maps note stages already written to their markers; `survey` is the newest
     survey result of the ticket, if any; `settings` (the service settings) lets enrichment find the
-    caller's survey history. Raises only for programming errors.
+    caller's survey history; `caller_tone` is the tone of a caller's comment the event carries and
+    when it was written (epoch ms), which replaces the tone held when it is not older than it.
+    Raises only for programming errors.
     """
     from mappers import map_ticket, plan_field_writes
     from scoring import ExperienceContext, SurveyResult, experience_risk, render_context_note, score_ticket
@@ -59,7 +62,9 @@ def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_
     ticket = map_ticket(raw, mapping)
     steps = derive_lifecycle(previous, ticket, hinted)
     person_key = person_key_of(settings, ticket) if settings is not None else None
-    context = gather_context(session, ticket, previous, now, person_key=person_key)
+    tone, tone_at = latest_caller_tone(previous, caller_tone)
+    context = {**gather_context(session, ticket, previous, now, person_key=person_key),
+               "caller_comment_sentiment": tone}
     experience = ExperienceContext.from_mapping({**context, "as_of": now})
     score = score_ticket(ticket, experience, SurveyResult.coerce(survey), scoring_model)
     risk = experience_risk(experience, score, vip=ticket.vip, model=scoring_model)
@@ -82,11 +87,26 @@ def decide(mapping, scoring_model, raw: RawTicket, previous: dict | None, notes_
         "reassignment_count": ticket.reassignment_count,
         "reopen_count": ticket.reopen_count,
         "stage_history": stage_history(previous, ticket, now),
-        "caller_sentiment": (previous or {}).get("caller_sentiment"),
+        "caller_sentiment": tone,
+        "caller_sentiment_at": tone_at,
         "version": raw.version,
     }
     return Decision(ticket=ticket, steps=steps, context=context, score=score, outputs=outputs, fields=fields,
                     note=note, note_stage=note_stage if note else None, snapshot=snapshot)
+
+
+def latest_caller_tone(previous: dict | None, carried: tuple[float, int | None] | None
+                       ) -> tuple[float | None, int | None]:
+    """The tone of the caller's latest comment and when it was written: the one held in `previous`,
+    or the one the event `carried` unless it is older. Deliveries arrive out of order, so a late
+    delivery of an old comment must not replace the tone of a newer one."""
+    held, held_at = (previous or {}).get("caller_sentiment"), (previous or {}).get("caller_sentiment_at")
+    if carried is None:
+        return held, held_at
+    tone, written_at = carried
+    if written_at is not None and held is not None and held_at is not None and written_at < held_at:
+        return held, held_at
+    return tone, written_at
 
 
 def person_key_of(settings, ticket: Ticket) -> str | None:

@@ -15,6 +15,7 @@ from connectors.errors import NotFound
 from domain.events import Lifecycle, TicketEvent
 from jobs.queue import NewJob, enqueue
 from jobs.registry import JobOutcome
+from mappers import map_ticket
 from pipeline.decide import decide
 from pipeline.loop_guard import count_drop, is_own_event, touches_only_owned_fields, within_write_budget
 from pipeline.state import load_known, record_decision
@@ -49,18 +50,18 @@ def process_event_job(runtime, job) -> JobOutcome:
         return JobOutcome("ticket_gone")
 
     now = utcnow()
+    mapping = runtime.mapping(connection.id)
+    # The comment this event carries counts in its own decision (not only in the next one).
+    sentiment = caller_comment_sentiment(event, map_ticket(raw, mapping))
+    tone = (sentiment, event.occurred_at_ms) if sentiment is not None else None
     with runtime.sessions() as session:
         known = load_known(session, connection.id, event.ticket_key)
-        decision = decide(runtime.mapping(connection.id), runtime.scoring_model(), raw, known.snapshot,
-                          known.notes_written, session, now, hinted=event.lifecycle, settings=runtime.settings)
-    sentiment = caller_comment_sentiment(event, decision.ticket)
-    if sentiment is not None:
-        decision.snapshot["caller_sentiment"] = sentiment
+        decision = decide(mapping, runtime.scoring_model(), raw, known.snapshot, known.notes_written, session, now,
+                          hinted=event.lifecycle, settings=runtime.settings, caller_tone=tone)
 
     def apply(session):
         row = record_decision(session, decision, now)
-        if sentiment is not None:
-            row.caller_sentiment = sentiment
+        row.caller_sentiment = decision.snapshot.get("caller_sentiment")
         # An earlier write of this ticket that has not run yet was planned on the same kind of
         # read and runs first: values it will set need no second write.
         planned = replace(decision, fields=fields_not_pending(session, connection.id, event.ticket_key,
