@@ -98,6 +98,7 @@ class Deployment:
                 "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode() if spec.tool == "servicenow"
                 else secrets.token_urlsafe(24))
         self.sims: dict[str, Any] = {}
+        self.sending_webhooks = {spec.connection_id for spec in simulators if spec.send_webhooks}
         self.processes: list[AppProcess] = []
         self.config_path = workdir / "config.toml"
         self._engine = None
@@ -133,6 +134,13 @@ class Deployment:
                                webhook_secret=self.webhook_secret(spec.connection_id))
             self.sims[spec.connection_id] = start_simulator(spec.tool, **options)
         return self
+
+    def point_webhooks_at_service(self, connection_id: str) -> None:
+        """Give a simulator started without a webhook address the service's, signed (it keeps its
+        earlier deliveries as `no_url`; the scenario redelivers them as it pleases)."""
+        self.sims[connection_id].admin("PUT", "/webhook", {"url": self.webhook_url(connection_id),
+                                                           "secret": self.webhook_secret(connection_id)})
+        self.sending_webhooks.add(connection_id)
 
     def config(self) -> dict:
         connections = []
@@ -236,7 +244,7 @@ class Deployment:
 
     def deliveries_settled(self) -> bool:
         return all(delivery["status"] != "pending" for spec_id, sim in self.sims.items()
-                   if self.specs[spec_id].send_webhooks for delivery in sim.deliveries())
+                   if spec_id in self.sending_webhooks for delivery in sim.deliveries())
 
     def wait_settled(self, timeout_s: float = 120.0) -> None:
         """Wait until every simulator delivery has been answered and no job is queued or leased,
