@@ -248,16 +248,17 @@ class Deployment:
 
     def wait_settled(self, timeout_s: float = 120.0) -> None:
         """Wait until every simulator delivery has been answered and no job is queued or leased,
-        twice in a row (a job finishing can enqueue another, and a write fires a webhook)."""
+        twice in a row: a write finishing between the two looks of one round has already queued its
+        webhook in the simulator, which the next round sees pending."""
         calm = {"rounds": 0}
 
         def settled() -> bool:
             quiet = self.deliveries_settled() and self.unfinished_jobs() == 0
             calm["rounds"] = calm["rounds"] + 1 if quiet else 0
-            return calm["rounds"] >= 3
+            return calm["rounds"] >= 2
 
         wait_for(settled, timeout_s=timeout_s, what="the deployment settling (no pending delivery, no open job)",
-                 describe=lambda: f"jobs {dict(self.job_states())}", poll_s=0.2)
+                 describe=lambda: f"jobs {dict(self.job_states())}", poll_s=0.15)
 
     # -- stop ----------------------------------------------------------------------------------
 

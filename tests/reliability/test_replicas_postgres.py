@@ -28,7 +28,7 @@ from tests.reliability.events import BurstSender, plan_burst
 from tests.reliability.waiting import wait_for
 
 SN = "snow"
-DISTINCT = 400
+DISTINCT = 300
 
 
 def leaders(schedulers) -> list:
