@@ -199,7 +199,8 @@ def test_errors_invalid_links_opt_out_and_other_languages(browser, live_server, 
     page.goto(link)
     page.fill("#comment", "Forgot the rating")
     page.click("button.submit")
-    assert page.is_visible("#error-summary") and page.evaluate("document.activeElement.id") == "error-summary"
+    page.wait_for_selector("#error-summary", state="visible")  # the answer page may still be loading
+    assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.input_value("#comment") == "Forgot the rating"
     page.screenshot(path=artifacts / "10-missing-rating.png", full_page=True)
     _assert_contrast(page)
@@ -211,7 +212,7 @@ def test_errors_invalid_links_opt_out_and_other_languages(browser, live_server, 
     page.goto(link + "/opt-out")
     page.screenshot(path=artifacts / "12-opt-out.png", full_page=True)
     page.click("button.submit")
-    assert page.inner_text("h1") == "Surveys stopped"
+    page.wait_for_selector("h1:has-text('Surveys stopped')")
     page.screenshot(path=artifacts / "13-opted-out.png", full_page=True)
 
     for language, title in (("de", "Wie zufrieden waren Sie?"), ("fr", "Votre avis nous intéresse")):
