@@ -236,11 +236,12 @@ class ServiceNowConnector(TicketConnector):
         With an append on a retry (not `first_attempt`), one GET of `sys_journal_field` first
         looks for its marker: found, the
         whole change was applied by an earlier attempt (fields and note share one PATCH) and
-        nothing is sent. Fields alone go straight into the PATCH (absolute values; the caller
-        has compared them with its own fresh read), which is then safe to retry. The PATCH
+        nothing is sent. Fields alone go straight into the PATCH on a first attempt (absolute
+        values; the caller has compared them with its own fresh read); on a retry one GET of those
+        fields first leaves out the values an earlier attempt already set. The PATCH
         answer is checked: a column the table does not have, or a value the instance did not
         keep (read-only, ACL, business rule), raises `FieldNotEditable` naming the field.
-        Returns False when the marker showed the change was already applied.
+        Returns False when the marker or the read showed the change was already applied.
         """
         table, sys_id = self.split_key(ticket_key)
         desired = dict(change.fields)
@@ -260,10 +261,19 @@ class ServiceNowConnector(TicketConnector):
                 if append.marker not in present:
                     body["work_notes" if append.internal else "comments"] = append.body
             body.update(desired)
-        else:
-            # No read first: the pipeline compared these values with the record it has just read,
-            # and setting an absolute value again changes nothing.
+        elif change.first_attempt:
+            # No read first: the pipeline compared these values with the record it has just read.
             body.update(desired)
+        else:
+            # A retry: an earlier attempt may have landed (its worker died before recording it).
+            # One read of these fields, and values already held are not written again.
+            held = self._record(table, sys_id, {"sysparm_fields": ",".join(desired),
+                                                "sysparm_exclude_reference_link": "true"})
+            body.update({k: v for k, v in desired.items() if not (k in held and same_value(held[k], v))})
+            if not body:
+                log.info("servicenow.write.already_applied", extra={"connection": self.connection_id,
+                                                                   "ticket": ticket_key})
+                return False
         appending = "work_notes" in body or "comments" in body
         sent_fields = [k for k in body if k not in ("work_notes", "comments")]
         response = self._http.request(

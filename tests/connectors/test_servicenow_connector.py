@@ -124,10 +124,22 @@ def test_fields_alone_are_one_patch_without_a_read_and_safe_to_repeat(servicenow
     key = open_incident(connector)
     servicenow.clear_journal()
     servicenow.fault(status=503, count=1, method="PATCH")
-    assert connector.set_fields(key, SCORE)
+    assert connector.write(key, TicketWrite(fields=SCORE, first_attempt=True))
     assert [(c["method"], c["status"]) for c in servicenow.journal()] == [("PATCH", 503), ("PATCH", 200)]
     assert servicenow.journal()[-1]["body"] == SCORE
     assert connector.get_ticket(key, fields=tuple(SCORE)).fields["u_xla_score"] == "72"
+
+
+def test_a_retried_fields_write_reads_first_and_sets_no_value_twice(servicenow):
+    connector = servicenow.connector()
+    key = open_incident(connector)
+    assert connector.write(key, TicketWrite(fields=SCORE, first_attempt=True))
+    servicenow.clear_journal()
+    # The job's next attempt (its worker died before recording the first): nothing to write.
+    assert connector.write(key, TicketWrite(fields=SCORE)) is False
+    assert [c["method"] for c in servicenow.journal()] == ["GET"]
+    assert connector.write(key, TicketWrite(fields={**SCORE, "u_xla_score": 40})) is True
+    assert servicenow.requests("PATCH")[-1]["body"] == {"u_xla_score": 40}
 
 
 def test_public_comment_goes_to_comments(servicenow):
