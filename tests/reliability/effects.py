@@ -10,7 +10,7 @@ Two kinds of duplicate effect are looked for:
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
 import requests
@@ -114,10 +114,3 @@ class ServiceNowView:
 def calls_by(journal: list[dict], user: str) -> list[dict]:
     """Journal entries of requests made as `user`, plus faults (a fault answers before any login)."""
     return [entry for entry in journal if entry.get("user") == user or entry.get("fault") is not None]
-
-
-def writes_per_ticket(writes: list[FieldWrite]) -> dict[str, int]:
-    per_ticket: dict[str, set] = defaultdict(set)
-    for write in writes:
-        per_ticket[write.ticket].add(write.at)
-    return {ticket: len(moments) for ticket, moments in per_ticket.items()}

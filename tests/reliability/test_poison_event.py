@@ -21,7 +21,7 @@ from tests.reliability.waiting import wait_for
 
 SN = "snow"
 MAX_ATTEMPTS = 4
-EVENTS_PER_RUN = 150
+EVENTS_PER_RUN = 120
 SLOWDOWN_ALLOWED = 1.5
 
 

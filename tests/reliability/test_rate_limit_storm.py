@@ -47,7 +47,7 @@ def send_backlog(deployment, view, count: int) -> BurstSender:
 def test_retry_after_is_honoured_by_every_worker_loop(deployment_factory):
     deployment, view = start(deployment_factory)
     sim = deployment.sims[SN]
-    send_backlog(deployment, view, 30)
+    send_backlog(deployment, view, 24)
     # Only writes are refused, so the other loop, reading, is the one that must hold back.
     sim.admin("POST", "/faults", {"status": 429, "retry_after": RETRY_AFTER_S, "count": 6, "method": "PATCH"})
     deployment.worker("worker-1")

@@ -8,8 +8,9 @@ killed with SIGKILL, then at once a worker holding a lease: the other scheduler 
 lead and its reaper return the dead worker's leases.
 
 Asserted: exactly one scheduler leads at any time and the standby takes over; every job is
-finished by exactly one worker (`job.done` once per job across all worker logs; a second
-attempt only for jobs the killed worker held); every acknowledged delivery has one inbox row and
+finished by exactly one worker (`job.done` at most once per job across all worker logs, missing
+only for a job the killed worker finished just before dying; a second attempt only for jobs the
+killed worker held); every acknowledged delivery has one inbox row and
 a finished job; no append twice, no identical-value write, no job dead.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tests.reliability.events import BurstSender, plan_burst
 from tests.reliability.waiting import wait_for
 
 SN = "snow"
-DISTINCT = 300
+DISTINCT = 240
 
 
 def leaders(schedulers) -> list:
@@ -97,9 +98,13 @@ def test_two_of_everything_on_postgresql_claim_once_write_once_and_one_scheduler
     assert sender.refused() == set()
     assert lost == [], lost[:10]
     assert all(job.state == "done" for job in jobs), Counter((job.kind, job.state) for job in jobs)
-    assert sorted(done_by) == sorted(job.id for job in jobs) and set(done_by.values()) == {1}, \
-        "every job finished by exactly one worker"
-    assert claimed_twice == [], "only the killed worker's jobs were claimed a second time"
+    assert set(done_by.values()) == {1}, "no job finished twice"
+    # A SIGKILL between a job's commit and its log line leaves it done but unlogged: only the
+    # killed worker may have done that.
+    unlogged = [(job.id, job.leased_by) for job in jobs if job.id not in done_by]
+    assert all((leased_by or "").startswith(victim.name + "/") for _, leased_by in unlogged), unlogged
+    assert claimed_twice == [], ("only the killed worker's jobs were claimed a second time",
+                                 [(job.id, job.last_error) for job in jobs if job.id in claimed_twice])
     assert sum(1 for name in ("worker-a", "worker-b") if per_worker[name]) == 2, "both replicas did work"
     assert len(leaders(schedulers)) == 2 and not leader.alive(), "the standby led once the leader was gone"
     if interrupted:

@@ -91,7 +91,7 @@ def run_write_loop(deployment_factory, *, tickets: int, rounds: int, cap: int) -
 
 
 def test_own_writes_cause_no_loop_and_the_hourly_backstop_holds(deployment_factory):
-    run_write_loop(deployment_factory, tickets=6, rounds=14, cap=8)
+    run_write_loop(deployment_factory, tickets=5, rounds=10, cap=6)
 
 
 @pytest.mark.slow
