@@ -66,15 +66,24 @@ def _protective_headers(response):
     return response
 
 
+def _admit(token: str):
+    """What every page does first: the rate limit, then the token. Returns (a ready answer, None,
+    None) for a refused or invalid link, else (None, survey, status)."""
+    refused = _over_rate_limit(token)
+    if refused is not None:
+        return refused, None, None
+    survey, status = _look_up(token)
+    if status == "invalid":
+        return _invalid_link(), None, None
+    return None, survey, status
+
+
 @blueprint.get("/s/<token>")
 def show_survey(token: str):
     """The form (rating preselected by `?r=`), "already answered", or the 404 invalid-link page."""
-    refused = _over_rate_limit(token)
-    if refused is not None:
-        return refused
-    survey, status = _look_up(token)
-    if status == "invalid":
-        return _invalid_link()
+    early, survey, status = _admit(token)
+    if early is not None:
+        return early
     language = _language(survey)
     if status == "answered":
         return _message(language, "answered_title", "answered_body", 200)
@@ -85,12 +94,9 @@ def show_survey(token: str):
 def submit_survey(token: str):
     """Record the answer once: 303 to the thank-you page; 400 (CSRF) or 422 (invalid) with the form
     shown again; 409 when already answered; 404 for invalid links; 429 over the rate limit."""
-    refused = _over_rate_limit(token)
-    if refused is not None:
-        return refused
-    survey, status = _look_up(token)
-    if status == "invalid":
-        return _invalid_link()
+    early, survey, status = _admit(token)
+    if early is not None:
+        return early
     language = _language(survey)
     if status == "answered":
         return _message(language, "answered_title", "answered_body", 409)
@@ -116,12 +122,9 @@ def submit_survey(token: str):
 @blueprint.get("/s/<token>/thanks")
 def thank_you(token: str):
     """Thanks for an answered survey; an open one goes back to its form; anything else is 404."""
-    refused = _over_rate_limit(token)
-    if refused is not None:
-        return refused
-    survey, status = _look_up(token)
-    if status == "invalid":
-        return _invalid_link()
+    early, survey, status = _admit(token)
+    if early is not None:
+        return early
     if status == "open":
         return redirect(url_for(".show_survey", token=token), code=303)
     return _message(_language(survey), "thanks_title", "thanks_body", 200)
@@ -130,12 +133,9 @@ def thank_you(token: str):
 @blueprint.get("/s/<token>/opt-out")
 def show_opt_out(token: str):
     """The opt-out question for an open or answered survey; records nothing."""
-    refused = _over_rate_limit(token)
-    if refused is not None:
-        return refused
-    survey, status = _look_up(token)
-    if status == "invalid":
-        return _invalid_link()
+    early, survey, status = _admit(token)
+    if early is not None:
+        return early
     language = _language(survey)
     return _opt_out_form(language, token)
 
@@ -143,12 +143,9 @@ def show_opt_out(token: str):
 @blueprint.post("/s/<token>/opt-out")
 def opt_out(token: str):
     """Record the person's opt-out (CSRF-checked, 400 otherwise) and confirm it."""
-    refused = _over_rate_limit(token)
-    if refused is not None:
-        return refused
-    survey, status = _look_up(token)
-    if status == "invalid":
-        return _invalid_link()
+    early, survey, status = _admit(token)
+    if early is not None:
+        return early
     language = _language(survey)
     if not _csrf_valid():
         return _opt_out_form(language, token, error="error_form_expired", status=400)
