@@ -10,18 +10,20 @@ whose lease expired and was taken over cannot commit anything.
 """
 from __future__ import annotations
 
+import functools
+import os
 import random
 import socket
-import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.clock import as_utc, utcnow
-from storage.db import transaction
+from storage.db import reading, transaction
 from storage.models import Job
 
 
@@ -54,6 +56,9 @@ class ClaimedJob:
     attempt: int
     max_attempts: int
     created_at: datetime
+    # time.monotonic() taken before the lease's end was computed: the lease lasts at least until
+    # claimed_at + lease_s by this process's clock.
+    claimed_at: float = 0.0
 
 
 def default_worker_id() -> str:
@@ -87,37 +92,69 @@ def enqueue(session: Session, job: NewJob, *, default_max_attempts: int = 8) -> 
 
 
 def claim_next_job(sessions: sessionmaker[Session], worker_id: str, lease_s: float,
-                   kinds: Iterable[str] | None = None) -> ClaimedJob | None:
+                   kinds: Iterable[str] | None = None, *, peek: bool = True) -> ClaimedJob | None:
     """Lease the most urgent runnable job whose ticket has no older unfinished job; None when idle.
 
     Urgency: priority (writes and surveys before new events), then due time, then age.
+
+    The claim is one statement (an UPDATE of the row its subquery picks, returning the row), in a
+    write transaction. With `peek` (what an idle loop passes), a read-only look comes first and
+    the write transaction is opened only when there is something to claim: on SQLite an idle
+    worker then never takes the write lock away from the webhook inbox.
     """
+    kinds = tuple(kinds) if kinds else ()
+    dialect = sessions.kw["bind"].dialect.name
+    statements = _claim_statements(dialect, kinds)
+    claimed_at = time.monotonic()
     now = utcnow()
-    older = aliased(Job)
-    blocked = exists().where(and_(
-        older.connection_id == Job.connection_id,
-        older.ticket_key == Job.ticket_key,
-        older.state.in_(("queued", "leased")),
-        older.id < Job.id,
-    ))
-    query = (select(Job).where(Job.state == "queued", Job.next_run_at <= now,
-                               (Job.ticket_key.is_(None)) | ~blocked)
-             .order_by(Job.priority, Job.next_run_at, Job.id).limit(1))
-    if kinds:
-        query = query.where(Job.kind.in_(tuple(kinds)))
+    if peek:
+        with reading(sessions) as session:
+            if session.execute(statements.peek, {"now": now}).first() is None:
+                return None
     with transaction(sessions) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Job)
-        job = session.execute(query).scalar_one_or_none()
-        if job is None:
+        row = session.execute(statements.claim, {"now": now, "lease_until": now + timedelta(seconds=lease_s),
+                                                 "worker": worker_id}).first()
+        if row is None:
             return None
-        job.state = "leased"
-        job.attempts += 1
-        job.lease_until = now + timedelta(seconds=lease_s)
-        job.leased_by = worker_id
-        return ClaimedJob(id=job.id, kind=job.kind, payload=dict(job.payload), connection_id=job.connection_id,
-                          ticket_key=job.ticket_key, attempt=job.attempts, max_attempts=job.max_attempts,
-                          created_at=as_utc(job.created_at))
+        return ClaimedJob(id=row.id, kind=row.kind, payload=dict(row.payload), connection_id=row.connection_id,
+                          ticket_key=row.ticket_key, attempt=row.attempts, max_attempts=row.max_attempts,
+                          created_at=as_utc(row.created_at), claimed_at=claimed_at)
+
+
+@dataclass(frozen=True)
+class _ClaimStatements:
+    peek: Any    # the id of a claimable job, if any (read only)
+    claim: Any   # leases that job and returns its row
+
+
+@functools.cache
+def _claim_statements(dialect: str, kinds: tuple[str, ...]) -> _ClaimStatements:
+    """Built once per dialect and kind filter: under load, building them cost more than running them."""
+    jobs = Job.__table__
+    older = jobs.alias("older")
+    blocked = exists().where(and_(
+        older.c.connection_id == jobs.c.connection_id,
+        older.c.ticket_key == jobs.c.ticket_key,
+        older.c.state.in_(("queued", "leased")),
+        older.c.id < jobs.c.id,
+    ))
+    pick = (select(jobs.c.id)
+            .where(jobs.c.state == "queued", jobs.c.next_run_at <= bindparam("now"),
+                   jobs.c.ticket_key.is_(None) | ~blocked)
+            .order_by(jobs.c.priority, jobs.c.next_run_at, jobs.c.id).limit(1))
+    if kinds:
+        pick = pick.where(jobs.c.kind.in_(kinds))
+    peek = pick
+    if dialect == "postgresql":
+        # Replicas skip rows another claim holds instead of queueing behind it.
+        pick = pick.with_for_update(skip_locked=True)
+    claim = (update(jobs)
+             .where(jobs.c.id == pick.scalar_subquery(), jobs.c.state == "queued")
+             .values(state="leased", attempts=jobs.c.attempts + 1, lease_until=bindparam("lease_until"),
+                     leased_by=bindparam("worker"))
+             .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.connection_id, jobs.c.ticket_key,
+                        jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at))
+    return _ClaimStatements(peek=peek, claim=claim)
 
 
 def complete_job(sessions: sessionmaker[Session], job: ClaimedJob, outcome: str,
@@ -200,8 +237,9 @@ def requeue_dead(sessions: sessionmaker[Session], job_ids: Iterable[int] = ()) -
 
 
 def _fence(session: Session, job: ClaimedJob, **values) -> None:
+    jobs = Job.__table__
     changed = session.execute(
-        update(Job).where(Job.id == job.id, Job.attempts == job.attempt, Job.state == "leased")
+        update(jobs).where(jobs.c.id == job.id, jobs.c.attempts == job.attempt, jobs.c.state == "leased")
         .values(**values)).rowcount
     if changed != 1:
         raise LeaseLost(f"job {job.id} attempt {job.attempt} no longer holds its lease")

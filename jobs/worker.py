@@ -49,8 +49,12 @@ def run_worker(settings, *, once: bool = False, worker_id: str | None = None,
 
 def work_loop(runtime: Runtime, worker_id: str, stop: threading.Event, once: bool = False) -> None:
     settings = runtime.settings.worker
+    busy = False
     while not stop.is_set():
-        job = claim_next_job(runtime.sessions, worker_id, settings.lease_s)
+        # After a job, the next claim goes straight to the write transaction (work tends to come
+        # in runs); an idle loop first looks without the write lock.
+        job = claim_next_job(runtime.sessions, worker_id, settings.lease_s, peek=not busy)
+        busy = job is not None
         if job is None:
             if once:
                 return
@@ -68,7 +72,7 @@ def run_job(runtime: Runtime, job: ClaimedJob) -> str:
     try:
         # A worker paused past its lease (stopped, swapped out) must not write once it wakes up:
         # every write to an ITSM first renews the lease, which fails once another worker took over.
-        with guard_writes(lambda: extend_lease(runtime.sessions, job, settings.lease_s)):
+        with guard_writes(LeaseCheck(runtime, job)):
             result = handler_for(job.kind)(runtime, job)
         complete_job(runtime.sessions, job, result.outcome, result.apply)
         JOBS_FINISHED.labels(job.kind, result.outcome).inc()
@@ -95,6 +99,30 @@ def run_job(runtime: Runtime, job: ClaimedJob) -> str:
         return state
     finally:
         JOB_SECONDS.labels(job.kind).observe(time.monotonic() - started)
+
+
+class LeaseCheck:
+    """The check run before every ITSM write of a job: the worker must still hold the job's lease.
+
+    While more than half the lease is surely left by this process's monotonic clock (which keeps
+    running while the process is stopped), no one can have taken the job over, and the write goes
+    ahead without touching the database. Past that point the lease is renewed in the database,
+    which raises LeaseLost if another worker took the job meanwhile. The half left over covers
+    clock differences between hosts (leases end by the wall clock of whoever reaps them).
+    """
+
+    def __init__(self, runtime: Runtime, job: ClaimedJob):
+        self._runtime = runtime
+        self._job = job
+        self._lease_s = runtime.settings.worker.lease_s
+        self._held_since = job.claimed_at
+
+    def __call__(self) -> None:
+        if time.monotonic() - self._held_since < self._lease_s / 2:
+            return
+        renewing_at = time.monotonic()
+        extend_lease(self._runtime.sessions, self._job, self._lease_s)
+        self._held_since = renewing_at
 
 
 def _fail(runtime: Runtime, job: ClaimedJob, exc: Exception, *, retryable: bool, count_attempt: bool = True) -> str:

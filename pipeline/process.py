@@ -20,6 +20,7 @@ from pipeline.decide import decide
 from pipeline.loop_guard import count_drop, is_own_event, touches_only_owned_fields, within_write_budget
 from pipeline.state import load_known, record_decision
 from storage.clock import utcnow
+from storage.db import reading
 from storage.models import Job, TicketState
 
 log = logging.getLogger("xla.pipeline")
@@ -54,7 +55,7 @@ def process_event_job(runtime, job) -> JobOutcome:
     # The comment this event carries counts in its own decision (not only in the next one).
     sentiment = caller_comment_sentiment(event, map_ticket(raw, mapping))
     tone = (sentiment, event.occurred_at_ms) if sentiment is not None else None
-    with runtime.sessions() as session:
+    with reading(runtime.sessions) as session:
         known = load_known(session, connection.id, event.ticket_key)
         decision = decide(mapping, runtime.scoring_model(), raw, known.snapshot, known.notes_written, session, now,
                           hinted=event.lifecycle, settings=runtime.settings, caller_tone=tone)

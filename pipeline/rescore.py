@@ -13,6 +13,7 @@ from pipeline.decide import decide
 from pipeline.followup import followup_task_job
 from pipeline.state import load_known, record_decision
 from storage.clock import utcnow
+from storage.db import reading
 
 DETRACTOR_MAX = 6
 
@@ -27,7 +28,7 @@ def rescore_job(runtime, job) -> JobOutcome:
     raw = runtime.connector(connection.id).get_ticket(job.ticket_key,
                                                       runtime.fields_to_read(connection.id, job.ticket_key))
     now = utcnow()
-    with runtime.sessions() as session:
+    with reading(runtime.sessions) as session:
         known = load_known(session, connection.id, job.ticket_key)
         result = latest_result(session, connection.id, job.ticket_key)
         if result is None:

@@ -13,6 +13,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+READ_ONLY_OPTION = "xla_read_only"
+
+
 def is_sqlite(url_or_engine) -> bool:
     url = str(url_or_engine.url) if isinstance(url_or_engine, Engine) else str(url_or_engine)
     return url.startswith("sqlite")
@@ -37,8 +40,13 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin_immediate(conn):
             # IMMEDIATE takes the write lock at BEGIN, so two processes never both read-then-write
-            # the same row (the claim of a job, the single use of a survey token).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # the same row (the claim of a job, the single use of a survey token). A transaction
+            # opened by `reading()` only reads: a deferred BEGIN gives it a snapshot without
+            # queueing behind (or blocking) the writers.
+            if conn.get_execution_options().get(READ_ONLY_OPTION):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if database_url.startswith("postgresql://"):
@@ -61,4 +69,22 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: one consistent snapshot, ended without committing.
+
+    On SQLite it does not take the write lock, so readers never wait for (or delay) the inbox
+    writer and the job claims. Writing in it is a bug: on SQLite the write may fail with
+    "database is locked" instead of waiting its turn.
+    """
+    session = factory()
+    try:
+        session.connection(execution_options={READ_ONLY_OPTION: True})
+        yield session
+    finally:
+        # close() ends the transaction and detaches what was loaded without expiring it, so
+        # objects read here stay usable afterwards.
         session.close()
