@@ -32,12 +32,12 @@ def run_scheduler(settings, stop: threading.Event | None = None, leader_check_s:
             signal.signal(signum, lambda *_: stop.set())
     lock = LeaderLock(runtime.engine)
     while not stop.is_set() and not lock.try_acquire():
-        log.info("scheduler.standby")
+        log.info("scheduler.standby", extra={"lock": lock.scope})
         stop.wait(leader_check_s)
     if stop.is_set():
         runtime.close()
         return 0
-    log.info("scheduler.leader")
+    log.info("scheduler.leader", extra={"lock": lock.scope})
     scheduler = build_scheduler(runtime)
     scheduler.start()
     stop.wait()

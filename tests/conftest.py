@@ -49,8 +49,9 @@ def _postgres_reachable() -> str | None:
 
 
 @pytest.fixture
-def postgres_url():
-    """A migrated PostgreSQL schema of its own, dropped afterwards.
+def postgres_schemas():
+    """`make()` -> the URL of a new migrated PostgreSQL schema of its own (as many as a test needs,
+    e.g. two installations in one database); each is dropped afterwards.
 
     Skips with the reason when no server answers, except under CI=true, where the server is
     part of the machine and its absence is a failure.
@@ -64,12 +65,25 @@ def postgres_url():
         pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {problem}")
     from storage.migrate import upgrade
 
-    schema = f"xla_test_{uuid.uuid4().hex[:12]}"
     plain = POSTGRES_BASE_URL.replace("+psycopg", "")
+    made: list[str] = []
+
+    def make() -> str:
+        schema = f"xla_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f'CREATE SCHEMA "{schema}"')
+        made.append(schema)
+        url = f"{POSTGRES_BASE_URL}?options=-csearch_path%3D{schema}"
+        upgrade(url)
+        return url
+
+    yield make
     with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{POSTGRES_BASE_URL}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    yield url
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        for schema in made:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_url(postgres_schemas):
+    """A migrated PostgreSQL schema of its own, dropped afterwards (skips as `postgres_schemas`)."""
+    return postgres_schemas()
