@@ -332,12 +332,17 @@ def _moment(stored: str) -> datetime:
 def inbox_integrity(stack: ServiceStack) -> dict:
     """Deliveries the simulator made against the events the service stored, and job outcomes.
 
-    `lost` counts deliveries that failed for good or were answered 2xx but are not in the inbox;
-    deliveries still `pending` (the run stopped waiting) are reported apart.
+    `lost` counts deliveries that failed for good or were answered 202 but are not in the inbox;
+    deliveries answered 200 (deliberately ignored: the service's own writes, dropped at the door)
+    are counted apart, and each must carry the integration user as its actor; deliveries still
+    `pending` (the run stopped waiting) are reported apart.
     """
     deliveries = stack.deliveries()
     stored_ids = {row[0] for row in stack.query("SELECT delivery_id FROM inbox_events")}
-    delivered_ids = {d["delivery_id"] for d in deliveries if d["status"] == "delivered"}
+    delivered = [d for d in deliveries if d["status"] == "delivered"]
+    delivered_ids = {d["delivery_id"] for d in delivered if d.get("http_status") != 200}
+    ignored = [d for d in delivered if d.get("http_status") == 200]
+    ignored_not_own = sum(1 for d in ignored if (d.get("event") or {}).get("sys_updated_by") != INTEGRATION_USER)
     statuses: dict[str, int] = defaultdict(int)
     for delivery in deliveries:
         statuses[delivery["status"]] += 1
@@ -346,7 +351,8 @@ def inbox_integrity(stack: ServiceStack) -> dict:
     missing = len(delivered_ids - stored_ids)
     return {"deliveries": len(deliveries), "distinct_delivery_ids": len({d["delivery_id"] for d in deliveries}),
             "delivery_statuses": dict(statuses), "inbox_rows": len(stored_ids),
-            "delivered_missing_from_inbox": missing, "lost": missing + statuses.get("failed", 0),
+            "delivered_missing_from_inbox": missing, "ignored_own_writes": len(ignored) - ignored_not_own,
+            "lost": missing + statuses.get("failed", 0) + ignored_not_own,
             "inbox_duplicates_counted": stack.query("SELECT coalesce(sum(duplicates), 0) FROM inbox_events")[0][0],
             "jobs": outcomes}
 
@@ -406,7 +412,7 @@ def print_report(record: dict) -> None:
     integrity = service["integrity"]
     print(f"deliveries {integrity['deliveries']} (distinct {integrity['distinct_delivery_ids']}, "
           f"by status {integrity['delivery_statuses']}), inbox rows {integrity['inbox_rows']}, "
-          f"lost {integrity['lost']}")
+          f"own writes ignored at the door {integrity['ignored_own_writes']}, lost {integrity['lost']}")
 
 
 def main(argv: list[str] | None = None) -> int:
