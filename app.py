@@ -106,9 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker = command("worker", cmd_worker, "Claim and run jobs: process events, write to the ITSMs, send surveys.")
     worker.add_argument("--once", action="store_true", help="run until the queue is empty, then exit")
     worker.add_argument("--id", help="worker name in leases and logs (default: host:pid)")
+    worker.add_argument("--metrics-port", type=_port, metavar="PORT",
+                        help="serve this process's /metrics on PORT, overriding [worker].metrics_port")
 
-    command("scheduler", cmd_scheduler,
-            "Run periodic work on one leader: reaper, reconciliation, survey reminders and expiry, rollups.")
+    scheduler = command("scheduler", cmd_scheduler,
+                        "Run periodic work on one leader: reaper, reconciliation, survey reminders and expiry, "
+                        "rollups.")
+    scheduler.add_argument("--metrics-port", type=_port, metavar="PORT",
+                           help="serve this process's /metrics on PORT, overriding [scheduler].metrics_port")
 
     demo = command("demo", cmd_demo,
                    "Start both simulators, the service, a worker and the scheduler on embedded defaults "
@@ -150,6 +155,29 @@ def _load(args):
     return load_settings(args.config)
 
 
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"found {value!r}; expected a port from 1 to 65535")
+    return int(value)
+
+
+def _process_metrics(settings, section: str, port_override: int | None):
+    """(settings with the command line's port in `section`, the context that serves the
+    process's /metrics while the process runs)."""
+    import dataclasses
+
+    from ops.logging import configure_logging, secret_env_names
+    from ops.metrics import serve_process_metrics
+
+    if port_override is not None:
+        changed = dataclasses.replace(getattr(settings, section), metrics_port=port_override)
+        settings = dataclasses.replace(settings, **{section: changed})
+    # Logging first, so the line saying where metrics are served is formatted like every other.
+    configure_logging(settings.service.log_level, settings.service.log_format, secret_env_names(settings))
+    chosen = getattr(settings, section)
+    return settings, serve_process_metrics(section, chosen.metrics_address, chosen.metrics_port)
+
+
 def cmd_serve(args) -> int:
     settings = _load(args)
     config_path = os.path.abspath(args.config or os.environ["XLA_BRIDGE_CONFIG"])
@@ -173,13 +201,17 @@ def cmd_serve(args) -> int:
 def cmd_worker(args) -> int:
     from jobs.worker import run_worker
 
-    return run_worker(_load(args), once=args.once, worker_id=args.id)
+    settings, metrics = _process_metrics(_load(args), "worker", args.metrics_port)
+    with metrics:
+        return run_worker(settings, once=args.once, worker_id=args.id)
 
 
 def cmd_scheduler(args) -> int:
     from jobs.scheduler import run_scheduler
 
-    return run_scheduler(_load(args))
+    settings, metrics = _process_metrics(_load(args), "scheduler", args.metrics_port)
+    with metrics:
+        return run_scheduler(settings)
 
 
 def cmd_demo(args) -> int:

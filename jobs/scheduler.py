@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from jobs.leader import LeaderLock
 from jobs.queue import reap_expired_leases
 from jobs.reconcile import reconcile_connection
+from ops.metrics import SCHEDULER_LEADER
 from runtime import Runtime
 from storage.clock import utcnow
 
@@ -31,6 +32,7 @@ def run_scheduler(settings, stop: threading.Event | None = None, leader_check_s:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
     lock = LeaderLock(runtime.engine)
+    SCHEDULER_LEADER.set(0)
     while not stop.is_set() and not lock.try_acquire():
         log.info("scheduler.standby", extra={"lock": lock.scope})
         stop.wait(leader_check_s)
@@ -38,11 +40,13 @@ def run_scheduler(settings, stop: threading.Event | None = None, leader_check_s:
         runtime.close()
         return 0
     log.info("scheduler.leader", extra={"lock": lock.scope})
+    SCHEDULER_LEADER.set(1)
     scheduler = build_scheduler(runtime)
     scheduler.start()
     stop.wait()
     scheduler.shutdown(wait=True)
     lock.release()
+    SCHEDULER_LEADER.set(0)
     runtime.close()
     return 0
 

@@ -35,6 +35,9 @@ class WorkerSettings:
     backoff_cap_s: float = 600.0
     poll_interval_s: float = 0.5
     writes_per_ticket_per_hour: int = 30
+    # This process's own /metrics (None: not served); see ops.metrics.serve_process_metrics.
+    metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class SchedulerSettings:
     reaper_interval_s: float = 15.0
     surveys_interval_s: float = 60.0
     rollup_interval_s: float = 3600.0
+    metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)

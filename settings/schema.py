@@ -6,6 +6,7 @@ Feature sections (`mapping`, `scoring`, `surveys`) are validated by their own pa
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -50,6 +51,27 @@ def positive(what: str):
     return validate.Range(min=0, min_inclusive=False, error=f"expected a positive {what}")
 
 
+def metrics_port(process: str) -> fields.Integer:
+    return whole(f"the port this {process} process serves its own /metrics on (leave it out to serve none)",
+                 validate=validate.Range(min=1, max=65535, error="expected a port from 1 to 65535, or leave "
+                                                                      "the key out to serve no /metrics"))
+
+
+def _listen_address(value: str) -> None:
+    if value == "localhost":
+        return
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValidationError("expected an IP address to listen on: 127.0.0.1 lets only this host scrape, "
+                              "0.0.0.0 (or ::) any host that can reach it") from None
+
+
+def metrics_address(process: str) -> fields.String:
+    return text(f"the address this {process} process's /metrics listens on, e.g. 127.0.0.1",
+                validate=_listen_address)
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -88,6 +110,8 @@ class WorkerSchema(StrictSchema):
     backoff_cap_s = number("longest retry delay in seconds", validate=positive("number"))
     poll_interval_s = number("seconds an idle worker waits before looking again", validate=positive("number"))
     writes_per_ticket_per_hour = whole("backstop on writes to one ticket per hour", validate=positive("whole number"))
+    metrics_port = metrics_port("worker")
+    metrics_address = metrics_address("worker")
 
     @post_load
     def build(self, data, **_):
@@ -100,6 +124,8 @@ class SchedulerSchema(StrictSchema):
     reaper_interval_s = number("seconds between lease reaper runs", validate=positive("number"))
     surveys_interval_s = number("seconds between survey reminder and expiry runs", validate=positive("number"))
     rollup_interval_s = number("seconds between XLA rollups", validate=positive("number"))
+    metrics_port = metrics_port("scheduler")
+    metrics_address = metrics_address("scheduler")
 
     @post_load
     def build(self, data, **_):
@@ -225,3 +251,24 @@ class SettingsSchema(StrictSchema):
                     {index: {"id": [f"found {conn['id']!r} again (also connections[{seen[conn['id']]}]); "
                                     "expected a different id for each connection"]}}, "connections")
             seen[conn["id"]] = index
+
+    @validates_schema(skip_on_field_errors=False)
+    def metrics_ports_distinct(self, data, **_):
+        # A worker, a scheduler and serve usually share a host: one port each, or one of them fails at start.
+        # A section that failed its own checks is not built; its problems are reported already.
+        worker, scheduler, server = (data.get(key) if isinstance(data.get(key), kind) else kind()
+                                     for key, kind in (("worker", model.WorkerSettings),
+                                                       ("scheduler", model.SchedulerSettings),
+                                                       ("server", model.ServerSettings)))
+        server_port = server.bind.rsplit(":", 1)[-1]
+        problems: dict[str, dict[str, list[str]]] = {}
+        for section, settings in (("worker", worker), ("scheduler", scheduler)):
+            if settings.metrics_port is not None and str(settings.metrics_port) == server_port:
+                problems.setdefault(section, {})["metrics_port"] = [
+                    f"found {settings.metrics_port}, the port of server.bind too; expected a port of its own"]
+        if worker.metrics_port is not None and worker.metrics_port == scheduler.metrics_port:
+            problems.setdefault("scheduler", {})["metrics_port"] = [
+                f"found {scheduler.metrics_port}, also worker.metrics_port; expected a port of its own "
+                "(a worker and a scheduler on one host would both want it)"]
+        if problems:
+            raise ValidationError(problems)

@@ -76,7 +76,8 @@ def _merge(base: dict, extra: Mapping) -> dict:
 
 class Deployment:
     def __init__(self, workdir: Path, simulators: list[SimulatorSpec], *, database_url: str | None = None,
-                 config: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None):
+                 config: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None,
+                 shared_metrics_dir: bool = True):
         self.workdir = workdir
         self.specs = {spec.connection_id: spec for spec in simulators}
         self.database_url = database_url or f"sqlite:///{workdir / 'xla.db'}"
@@ -88,10 +89,13 @@ class Deployment:
         # One metrics folder for every process of this host: counters that workers increment (loop
         # guard, jobs finished, ITSM calls) appear in the /metrics of `serve` (prometheus_client's
         # multiprocess mode). `app.py serve` alone would make a folder only its own workers share.
-        self.metrics_dir = workdir / "metrics"
-        self.metrics_dir.mkdir()
-        self.env = dict(os.environ, PYTHONUNBUFFERED="1", XLA_REL_SECRET_KEY=secrets.token_urlsafe(32),
-                        PROMETHEUS_MULTIPROC_DIR=str(self.metrics_dir))
+        # Without it, a worker or scheduler shows its counters only on its own metrics port.
+        self.env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+        self.env.update(PYTHONUNBUFFERED="1", XLA_REL_SECRET_KEY=secrets.token_urlsafe(32))
+        self.metrics_dir = workdir / "metrics" if shared_metrics_dir else None
+        if self.metrics_dir is not None:
+            self.metrics_dir.mkdir()
+            self.env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         for spec in simulators:
             self.env[self._env_name(spec, "TOKEN")] = secrets.token_urlsafe(16)
             self.env[self._env_name(spec, "WEBHOOK")] = (
@@ -196,12 +200,12 @@ class Deployment:
         wait_for(ready, timeout_s=60, what=f"{name} answering /readyz")
         return process
 
-    def worker(self, name: str) -> AppProcess:
-        """Start `python app.py worker --id <name>`; its leases carry `<name>/<loop>`."""
-        return self._start(name, ["worker", "--id", name])
+    def worker(self, name: str, *args: str) -> AppProcess:
+        """Start `python app.py worker --id <name> [args]`; its leases carry `<name>/<loop>`."""
+        return self._start(name, ["worker", "--id", name, *args])
 
-    def scheduler(self, name: str = "scheduler") -> AppProcess:
-        return self._start(name, ["scheduler"])
+    def scheduler(self, name: str = "scheduler", *args: str) -> AppProcess:
+        return self._start(name, ["scheduler", *args])
 
     def run(self, *command: str) -> Any:
         """Run a short `python app.py <command> --config ...` to its end (e.g. `replay --dead`)."""

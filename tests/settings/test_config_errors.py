@@ -84,6 +84,22 @@ def test_several_problems_are_reported_together(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("[worker]\nmetrics_port = 70000\n",
+     ["worker.metrics_port: found 70000; expected a port from 1 to 65535, or leave the key out to serve no /metrics"]),
+    ('[scheduler]\nmetrics_port = 9102\nmetrics_address = "metrics.example.com"\n',
+     ["scheduler.metrics_address: found 'metrics.example.com'; expected an IP address to listen on: 127.0.0.1 lets "
+      "only this host scrape, 0.0.0.0 (or ::) any host that can reach it"]),
+    ("[worker]\nmetrics_port = 9101\n[scheduler]\nmetrics_port = 9101\n",
+     ["scheduler.metrics_port: found 9101, also worker.metrics_port; expected a port of its own (a worker and a "
+      "scheduler on one host would both want it)"]),
+    ('[server]\nbind = "0.0.0.0:9101"\n[worker]\nmetrics_port = 9101\n',
+     ["worker.metrics_port: found 9101, the port of server.bind too; expected a port of its own"]),
+])
+def test_metrics_ports_and_addresses_are_checked(tmp_path, text, expected):
+    assert problems_of(tmp_path, text) == expected
+
+
 def test_not_toml_and_missing_file_are_explained(tmp_path):
     assert problems_of(tmp_path, "[service\n")[0].endswith("not valid TOML (Expected ']' at the end of a table "
                                                            "declaration (at line 1, column 9))")
