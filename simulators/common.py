@@ -8,7 +8,8 @@ the scenario) lives in `simulators/<tool>/`; what does not differ lives here:
   `Retry-After`, latency, or a dropped connection), so error paths can be tested for real.
 - `RequestJournal` remembers every request received, for assertions ("exactly one PATCH").
 - `HourlyUserLimiter` (ServiceNow style) and `SlidingWindowLimiter` (Jira per-issue writes).
-- `WebhookDispatcher` posts events from a background thread with retries and keeps a delivery log.
+- `WebhookDispatcher` posts events from background sender threads (one by default) with retries
+  and keeps a delivery log.
 - `SimulatorState` holds all of the above; a tool subclasses it and fills the hooks
   (`reset_world`, `advance_scenario`, `error_body`, `apply_limits`).
 - `attach_simulator(app, state)` installs the middleware and the `/_sim/*` admin endpoints.
@@ -18,6 +19,7 @@ the scenario) lives in `simulators/<tool>/`; what does not differ lives here:
 """
 from __future__ import annotations
 
+import argparse
 import collections
 import heapq
 import io
@@ -354,18 +356,37 @@ class Delivery:
         return asdict(self)
 
 
-class WebhookDispatcher:
-    """Posts events to the configured URL from one background thread, with retries.
+MAX_WEBHOOK_SENDERS = 32
+"""Most sender threads a dispatcher may run (a loopback stand-in needs no more)."""
 
-    `enqueue` returns at once: requests never wait for a delivery. A delivery that fails
+
+def check_sender_count(value: object) -> int:
+    """`value` as a number of sender threads; raises ValueError unless 1..MAX_WEBHOOK_SENDERS."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("senders must be an integer")
+    if not 1 <= value <= MAX_WEBHOOK_SENDERS:
+        raise ValueError(f"senders must be between 1 and {MAX_WEBHOOK_SENDERS}")
+    return value
+
+
+class WebhookDispatcher:
+    """Posts events to the configured URL from `senders` background threads, with retries.
+
+    `enqueue` returns at once: requests never wait for a delivery. Each sender thread takes the
+    delivery due first, posts it with its own HTTP session and waits for the answer, so up to
+    `senders` deliveries are in flight at once, as the vendors deliver (Jira Cloud posts in
+    parallel; ServiceNow runs async business rules on several scheduler workers). With one
+    sender, deliveries leave strictly in the order they became due. A delivery that fails
     (connection error or non-2xx) is tried again after each of `retry_delays_s`, keeping its
     `delivery_id`, so deliveries can arrive out of order, as they do from the real vendors.
-    `stop()` ends the thread; pending deliveries are abandoned (and stay `pending`).
+    `set_senders` changes the number of threads while running (a thread asked to leave
+    finishes its delivery first). `stop()` ends and joins every thread; pending deliveries
+    are abandoned (and stay `pending`).
     """
 
     def __init__(self, build_headers: HeaderBuilder, *, url: str | None = None,
                  secret: str | None = None, retry_delays_s: Sequence[float] = (0.25, 1.0, 3.0),
-                 timeout_s: float = 5.0, capacity: int = 20_000) -> None:
+                 timeout_s: float = 5.0, capacity: int = 20_000, senders: int = 1) -> None:
         self._build_headers = build_headers
         self._lock = threading.Condition()
         self._url = url
@@ -377,10 +398,14 @@ class WebhookDispatcher:
         self._due: list[tuple[float, int, int]] = []  # (due monotonic, sequence, delivery id)
         self._ids = itertools.count(1)
         self._sequence = itertools.count()
+        self._thread_numbers = itertools.count(1)
+        self._senders = check_sender_count(senders)
+        self._threads: list[threading.Thread] = []
+        self._running = 0  # sender threads started and not asked to leave
+        self._leaving = 0  # threads asked to leave: the next ones to look for work do
+        self._started = False
         self._stopping = False
         self._in_flight = 0
-        self._session = requests.Session()
-        self._thread = threading.Thread(target=self._run, name="webhook-dispatcher", daemon=True)
 
     # configuration ---------------------------------------------------------------------------
     def configure(self, url: str | None, secret: str | None) -> None:
@@ -396,19 +421,66 @@ class WebhookDispatcher:
     def has_secret(self) -> bool:
         return self._secret is not None
 
+    @property
+    def senders(self) -> int:
+        return self._senders
+
+    def set_senders(self, senders: int) -> None:
+        """Run `senders` sender threads from now on; raises ValueError (see `check_sender_count`).
+
+        Before `start()` it only sets how many start. Threads beyond the new number leave once
+        their current delivery is answered; deliveries are never dropped by a change.
+        """
+        check_sender_count(senders)
+        with self._lock:
+            self._senders = senders
+            if self._started and not self._stopping:
+                self._match_thread_count()
+
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> "WebhookDispatcher":
-        if not self._thread.is_alive():
-            self._thread.start()
+        """Start the sender threads (once: later calls, and calls after `stop()`, do nothing)."""
+        with self._lock:
+            if not self._started and not self._stopping:
+                self._started = True
+                self._match_thread_count()
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask every sender thread to end and join them all, within `timeout_s` in total.
+
+        A thread waiting for an answer ends once it comes (or the POST times out), so a
+        receiver that never answers can outlast `timeout_s`; `sender_threads()` tells.
+        """
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-        self._session.close()
+            threads = list(self._threads)
+        deadline = time.monotonic() + timeout_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def sender_threads(self) -> list[threading.Thread]:
+        """The sender threads still alive (those leaving after a change included)."""
+        with self._lock:
+            return [thread for thread in self._threads if thread.is_alive()]
+
+    def _match_thread_count(self) -> None:
+        """Start or retire threads until `_senders` run; called with the lock held."""
+        self._threads = [thread for thread in self._threads if thread.is_alive()]
+        while self._running < self._senders:
+            if self._leaving:
+                self._leaving -= 1  # one that was about to leave stays instead
+            else:
+                thread = threading.Thread(target=self._run, daemon=True,
+                                          name=f"webhook-sender-{next(self._thread_numbers)}")
+                self._threads.append(thread)
+                thread.start()
+            self._running += 1
+        if self._running > self._senders:
+            self._leaving += self._running - self._senders
+            self._running = self._senders
+            self._lock.notify_all()
 
     # queueing --------------------------------------------------------------------------------
     def enqueue(self, delivery_id: str, event: dict, ticket: str | None = None,
@@ -441,6 +513,8 @@ class WebhookDispatcher:
             return [delivery.to_json() for delivery in self._deliveries.values()]
 
     def clear(self) -> None:
+        """Forget every delivery record and what is queued; one being sent is still answered
+        but neither recorded nor retried."""
         with self._lock:
             self._deliveries.clear()
             self._due.clear()
@@ -450,14 +524,17 @@ class WebhookDispatcher:
         with self._lock:
             return not self._due and self._in_flight == 0
 
-    # worker ----------------------------------------------------------------------------------
+    # sender threads --------------------------------------------------------------------------
     def _schedule(self, number: int, delay_s: float) -> None:
         heapq.heappush(self._due, (time.monotonic() + delay_s, next(self._sequence), number))
         self._lock.notify_all()
 
     def _next_due(self) -> Delivery | None:
-        """Wait until a delivery is due (or stop); called with the lock held."""
+        """Wait until a delivery is due; None when this thread is to end. Called with the lock held."""
         while not self._stopping:
+            if self._leaving:
+                self._leaving -= 1
+                return None
             if self._due:
                 due_at, _, number = self._due[0]
                 wait = due_at - time.monotonic()
@@ -474,37 +551,46 @@ class WebhookDispatcher:
         return None
 
     def _run(self) -> None:
-        while True:
-            with self._lock:
-                delivery = self._next_due()
-                if delivery is None:
-                    return
-                url, secret = self._url, self._secret
-                delivery.attempts += 1
-                attempt = delivery.attempts
-            status, error = self._post(url, secret, delivery, attempt)
-            with self._lock:
-                self._in_flight -= 1
-                delivery.http_status = status
-                delivery.last_error = error
-                if status is not None and 200 <= status < 300:
-                    delivery.status = "delivered"
-                    delivery.delivered_at = time.time()
-                elif attempt <= len(self._retry_delays) and url is not None:
-                    delivery.status = "pending"
-                    self._schedule(delivery.id, self._retry_delays[attempt - 1])
-                else:
-                    delivery.status = "failed"
+        # requests.Session is not thread safe: each sender has its own. It posts only to the
+        # configured URL, so proxy and .netrc lookups in the environment (which requests does
+        # on every request when trust_env is on) would be pure cost.
+        session = requests.Session()
+        session.trust_env = False
+        try:
+            while True:
+                with self._lock:
+                    delivery = self._next_due()
+                    if delivery is None:
+                        return
+                    url, secret = self._url, self._secret
+                    delivery.attempts += 1
+                    attempt = delivery.attempts
+                status, error = self._post(session, url, secret, delivery, attempt)
+                with self._lock:
+                    self._in_flight -= 1
+                    delivery.http_status = status
+                    delivery.last_error = error
+                    if status is not None and 200 <= status < 300:
+                        delivery.status = "delivered"
+                        delivery.delivered_at = time.time()
+                    elif attempt <= len(self._retry_delays) and url is not None:
+                        delivery.status = "pending"
+                        if self._deliveries.get(delivery.id) is delivery:  # not cleared meanwhile
+                            self._schedule(delivery.id, self._retry_delays[attempt - 1])
+                    else:
+                        delivery.status = "failed"
+        finally:
+            session.close()
 
-    def _post(self, url: str | None, secret: str | None, delivery: Delivery,
-              attempt: int) -> tuple[int | None, str | None]:
+    def _post(self, session: requests.Session, url: str | None, secret: str | None,
+              delivery: Delivery, attempt: int) -> tuple[int | None, str | None]:
         if url is None:
             return None, "no webhook url configured"
         body = json.dumps(delivery.event, separators=(",", ":"), sort_keys=False).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "xla-bridge-simulator"}
         try:
             headers.update(self._build_headers(body, delivery.delivery_id, attempt, secret))
-            response = self._session.post(url, data=body, headers=headers, timeout=self._timeout_s)
+            response = session.post(url, data=body, headers=headers, timeout=self._timeout_s)
             return response.status_code, None if response.ok else response.text[:200]
         except requests.RequestException as exc:
             return None, f"{type(exc).__name__}: {exc}"[:300]
@@ -529,11 +615,11 @@ class SimulatorState:
 
     def __init__(self, build_headers: HeaderBuilder, *, webhook_url: str | None = None,
                  webhook_secret: str | None = None,
-                 retry_delays_s: Sequence[float] = (0.25, 1.0, 3.0)) -> None:
+                 retry_delays_s: Sequence[float] = (0.25, 1.0, 3.0), webhook_senders: int = 1) -> None:
         self.faults = FaultInjector()
         self.journal = RequestJournal()
         self.dispatcher = WebhookDispatcher(build_headers, url=webhook_url, secret=webhook_secret,
-                                            retry_delays_s=retry_delays_s)
+                                            retry_delays_s=retry_delays_s, senders=webhook_senders)
         self.started_at = time.time()
 
     # hooks -----------------------------------------------------------------------------------
@@ -557,7 +643,7 @@ class SimulatorState:
 
     def health(self) -> dict:
         return {"status": "ok", "tool": self.tool, "uptime_s": round(time.time() - self.started_at, 3),
-                "webhooks_idle": self.dispatcher.idle()}
+                "webhooks_idle": self.dispatcher.idle(), "webhook_senders": self.dispatcher.senders}
 
     # full reset ------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -667,17 +753,28 @@ def register_admin_routes(app: Flask, state: SimulatorState) -> None:
         state.journal.clear()
         return "", 204
 
+    def webhook_setting():
+        return jsonify({"url": state.dispatcher.url, "secret_set": state.dispatcher.has_secret,
+                        "senders": state.dispatcher.senders})
+
     @app.get(f"{ADMIN_PREFIX}/webhook")
     def sim_get_webhook():
-        return jsonify({"url": state.dispatcher.url, "secret_set": state.dispatcher.has_secret})
+        return webhook_setting()
 
     @app.put(f"{ADMIN_PREFIX}/webhook")
     def sim_set_webhook():
         body = request.get_json(force=True, silent=True)
         if not isinstance(body, dict):
-            return bad_request("expected {\"url\": ..., \"secret\": ...}")
+            return bad_request("expected {\"url\": ..., \"secret\": ..., \"senders\": n}")
+        if body.get("senders") is not None:
+            # checked before anything changes: a refused request leaves the setting whole
+            try:
+                senders = check_sender_count(body["senders"])
+            except ValueError as exc:
+                return bad_request(str(exc))
+            state.dispatcher.set_senders(senders)
         state.dispatcher.configure(body.get("url"), body.get("secret"))
-        return jsonify({"url": state.dispatcher.url, "secret_set": state.dispatcher.has_secret})
+        return webhook_setting()
 
     @app.get(f"{ADMIN_PREFIX}/deliveries")
     def sim_deliveries():
@@ -909,6 +1006,20 @@ def add_common_arguments(parser) -> None:
                         help="environment variable with user:password,user2:password2")
     parser.add_argument("--webhook-retry-delays", default="0.25,1,3",
                         help="seconds between delivery attempts, comma-separated")
+    parser.add_argument("--webhook-senders", type=sender_count_argument, default=1, metavar="N",
+                        help="deliveries in flight at once, one thread each (1: strictly in order)")
+
+
+def sender_count_argument(text: str) -> int:
+    """argparse type of `--webhook-senders`: raises ArgumentTypeError unless 1..MAX_WEBHOOK_SENDERS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    try:
+        return check_sender_count(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def read_secret_env(name: str | None) -> str | None:

@@ -44,6 +44,7 @@ def parse_options(argv: list[str]) -> tuple[argparse.Namespace, JiraOptions]:
             tokens=parse_credentials(os.environ.get(args.tokens_env)),
             read_only_users=tuple(u.strip() for u in args.read_only_users.split(",") if u.strip()),
             retry_delays_s=parse_delays(args.webhook_retry_delays),
+            webhook_senders=args.webhook_senders,
             burst=args.burst or None, per_hour=args.per_hour or None,
             per_issue_writes=args.per_issue_writes or None, per_issue_window_s=args.per_issue_window_s,
             classic_search_retired=args.retire_classic_search,

@@ -42,6 +42,7 @@ class JiraOptions:
     tokens: dict[str, str] = field(default_factory=dict)
     read_only_users: tuple[str, ...] = ()
     retry_delays_s: tuple[float, ...] = (0.25, 1.0, 3.0)
+    webhook_senders: int = 1  # deliveries in flight at once; 1 keeps them in order
     burst: int | None = DEFAULT_BURST_PER_SECOND
     per_hour: int | None = None
     per_issue_writes: int | None = DEFAULT_PER_ISSUE_WRITES
@@ -65,7 +66,8 @@ class JiraSimulatorState(SimulatorState):
     def __init__(self, options: JiraOptions) -> None:
         self.headers = DeliveryHeaders()
         super().__init__(self.headers, webhook_url=options.webhook_url,
-                         webhook_secret=options.webhook_secret, retry_delays_s=options.retry_delays_s)
+                         webhook_secret=options.webhook_secret, retry_delays_s=options.retry_delays_s,
+                         webhook_senders=options.webhook_senders)
         self.options = options
         self.deployment = options.deployment
         self.authenticator = Authenticator(options.deployment, dict(options.users), dict(options.tokens))

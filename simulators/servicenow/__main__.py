@@ -42,7 +42,7 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Se
         per_hour=args.per_hour or None, webhook_url=args.webhook_url,
         webhook_secret=read_secret_env(args.webhook_secret_env),
         webhook_fields=tuple(f.strip() for f in args.webhook_fields.split(",") if f.strip()),
-        retry_delays_s=delays)
+        retry_delays_s=delays, webhook_senders=args.webhook_senders)
     return args, options
 
 

@@ -52,6 +52,7 @@ class ServiceNowOptions:
     webhook_secret: str | None = None
     webhook_fields: tuple[str, ...] = DEFAULT_WEBHOOK_FIELDS
     retry_delays_s: tuple[float, ...] = (0.25, 1.0, 3.0)
+    webhook_senders: int = 1  # deliveries in flight at once; 1 keeps them in order
     anchor: datetime | None = None
 
 
@@ -62,7 +63,8 @@ class ServiceNowState(SimulatorState):
 
     def __init__(self, options: ServiceNowOptions) -> None:
         super().__init__(build_delivery_headers, webhook_url=options.webhook_url,
-                         webhook_secret=options.webhook_secret, retry_delays_s=options.retry_delays_s)
+                         webhook_secret=options.webhook_secret, retry_delays_s=options.retry_delays_s,
+                         webhook_senders=options.webhook_senders)
         self.options = options
         self.world = build_world(options.seed, closed=options.closed, in_progress=options.in_progress,
                                  planned=options.tickets)
@@ -173,8 +175,8 @@ def _int_arg(name: str, default: int, minimum: int) -> int:
 def create_app(options: ServiceNowOptions | None = None) -> Flask:
     """The simulator app; its state is in `app.extensions["simulator_state"]`.
 
-    The webhook dispatcher thread is started here; `app.extensions["simulator_state"]
-    .dispatcher.stop()` ends it.
+    The webhook dispatcher's sender threads are started here; `app.extensions["simulator_state"]
+    .dispatcher.stop()` ends and joins them.
     """
     options = options or ServiceNowOptions()
     state = ServiceNowState(options)
