@@ -81,14 +81,19 @@ def enqueue(session: Session, job: NewJob, *, default_max_attempts: int = 8) -> 
     it commits.
     """
     values = job_row(job, utcnow(), default_max_attempts=default_max_attempts)
-    dialect = session.get_bind().dialect.name
+    statement = _insert_job_statement(session.get_bind().dialect.name)
+    return session.execute(statement, values).scalar_one_or_none() is not None
+
+
+@functools.cache
+def _insert_job_statement(dialect: str):
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, built once per dialect."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = (insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                 .returning(Job.id))
-    return session.execute(statement).scalar_one_or_none() is not None
+    jobs = Job.__table__
+    return insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(jobs.c.id)
 
 
 def claim_next_job(sessions: sessionmaker[Session], worker_id: str, lease_s: float,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from connectors.errors import NotFound
 from domain.events import Lifecycle, TicketEvent
@@ -85,6 +85,14 @@ def process_event_job(runtime, job) -> JobOutcome:
     return JobOutcome("decided" if decision.has_writes else "unchanged", apply)
 
 
+# Built once: it runs for every decision, and building it cost more than running it.
+_PENDING_WRITES = (select(Job.__table__.c.payload)
+                   .where(Job.__table__.c.connection_id == bindparam("connection"),
+                          Job.__table__.c.ticket_key == bindparam("ticket"), Job.__table__.c.kind == "write_back",
+                          Job.__table__.c.state.in_(("queued", "leased")))
+                   .order_by(Job.__table__.c.id))
+
+
 def fields_not_pending(session, connection_id: str, ticket_key: str, fields: dict) -> dict:
     """`fields` minus the values an unfinished `write_back` job of the ticket is already to write.
 
@@ -92,9 +100,7 @@ def fields_not_pending(session, connection_id: str, ticket_key: str, fields: dic
     it sets to the same value would be written twice, the second time changing nothing.
     """
     pending: dict = {}
-    for payload in session.scalars(select(Job.payload).where(
-            Job.connection_id == connection_id, Job.ticket_key == ticket_key, Job.kind == "write_back",
-            Job.state.in_(("queued", "leased"))).order_by(Job.id)):
+    for payload in session.scalars(_PENDING_WRITES, {"connection": connection_id, "ticket": ticket_key}):
         pending.update(payload.get("fields") or {})
     return {name: value for name, value in fields.items() if name not in pending or pending[name] != value}
 
