@@ -8,6 +8,8 @@ start_simulator`) and, unless asked not to, the service exactly as an operator r
 processes on one SQLite file, with a configuration file written for the run. The simulator starts
 with no webhook URL; `connect_webhook()` points it at the service (or at any other endpoint) once
 that is listening. `stop()` ends every process it started, by process group id.
+`webhook_senders` is how many deliveries the simulator has in flight at once (its
+`--webhook-senders`): the vendors deliver concurrently, not one event after another.
 
 Nothing here sleeps to measure: timings come from the simulator's journal clock and the
 service's own histograms; the helpers only wait for work to finish, with a deadline.
@@ -105,15 +107,17 @@ burst = {tuning.burst}
 class ServiceStack:
     """The ServiceNow simulator and, with `with_service`, the service's processes on SQLite.
 
-    Use as a context manager. `simulator_args` are extra command-line options of the simulator.
+    Use as a context manager. `simulator_args` are extra command-line options of the simulator;
+    `webhook_senders` becomes its `--webhook-senders` (1: one delivery at a time, in order).
     Raises RuntimeError (with the log file to read) when a process fails to start.
     """
 
     def __init__(self, tuning: ServiceTuning = ServiceTuning(), *, with_service: bool = True,
-                 simulator_args: Sequence[str] = (), seed: int = 42):
+                 simulator_args: Sequence[str] = (), seed: int = 42, webhook_senders: int = 1):
         self.tuning = tuning
         self.with_service = with_service
         self.simulator_args = tuple(simulator_args)
+        self.webhook_senders = webhook_senders
         self.seed = seed
         self.workdir = Path(tempfile.mkdtemp(prefix="xla-bench-"))
         self.database = self.workdir / "bench.db"
@@ -146,7 +150,7 @@ class ServiceStack:
         self.simulator = start_simulator(
             "servicenow", seed=self.seed,
             users={AGENT_USER: self.secrets["agent"], INTEGRATION_USER: self.secrets["password"]},
-            extra_args=self.simulator_args)
+            extra_args=self.simulator_args + ("--webhook-senders", str(self.webhook_senders)))
         if not self.with_service:
             return
         config = self.workdir / "config.toml"

@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/e2e_latency.py [--rate 50] [--seconds 60] [--tickets 500]
                                           [--baseline-seconds 15] [--workers 1] [--concurrency 2]
-                                          [--poll-interval 0.05] [--json FILE]
+                                          [--poll-interval 0.05] [--webhook-senders 4] [--json FILE]
 
-Two stacks run one after the other in the same invocation, each with a fresh ServiceNow simulator:
+Two stacks run one after the other in the same invocation, each with a fresh ServiceNow simulator
+that has `--webhook-senders` deliveries in flight at once (the vendors deliver concurrently):
 
 1. baseline: the service replaced by a bare endpoint in this process that answers 202 and at
    once PATCHes one field of the ticket as the integration user (no signature check, no store,
@@ -363,7 +364,8 @@ def run(args) -> dict:
                            poll_interval_s=args.poll_interval)
     stacks = {}
     if args.baseline_seconds > 0:
-        with ServiceStack(tuning, with_service=False, simulator_args=SIMULATOR_ARGS) as stack:
+        with ServiceStack(tuning, with_service=False, simulator_args=SIMULATOR_ARGS,
+                          webhook_senders=args.webhook_senders) as stack:
             bare = BareWriteBack(stack.simulator.url, stack.secrets["password"])
             try:
                 stack.connect_webhook(bare.url)
@@ -372,7 +374,7 @@ def run(args) -> dict:
                                                         baseline_tickets)
             finally:
                 bare.close()
-    with ServiceStack(tuning, simulator_args=SIMULATOR_ARGS) as stack:
+    with ServiceStack(tuning, simulator_args=SIMULATOR_ARGS, webhook_senders=args.webhook_senders) as stack:
         stacks["xla_bridge"] = measure_stack("xla_bridge", stack, args, args.seconds, args.tickets)
         if not stack.service_alive():
             stacks["xla_bridge"]["service_process_exited"] = True
@@ -386,6 +388,7 @@ def run(args) -> dict:
             "machine": {**machine(), "load_average_at_start": load_at_start},
             "settings": {"rate_per_s": args.rate, "seconds": args.seconds, "tickets": args.tickets,
                          "baseline_seconds": args.baseline_seconds, "senders": args.senders,
+                         "simulator_webhook_senders": args.webhook_senders,
                          "tuning": tuning_record(tuning)},
             "results": stacks, "latency_ratio_service_to_bare": ratios}
 
@@ -426,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="job loops per worker process")
     parser.add_argument("--poll-interval", type=float, default=0.05, help="[worker] poll_interval_s")
     parser.add_argument("--senders", type=int, default=8, help="driver threads sending the changes")
+    parser.add_argument("--webhook-senders", type=int, default=4,
+                        help="the simulator's deliveries in flight at once (its --webhook-senders)")
     parser.add_argument("--settle-timeout", type=float, default=120.0,
                         help="longest wait for the service to finish after the last change")
     parser.add_argument("--json", metavar="FILE", help="write the record here (default: bench/results/)")
