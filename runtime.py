@@ -54,6 +54,14 @@ class Runtime:
                 self._identities[connection_id] = self.connector(connection_id).whoami()
             return self._identities[connection_id]
 
+    def known_identity(self, connection_id: str):
+        """The integration user of a connection if this process has already asked, else None.
+
+        Never calls the ITSM: for callers that must not wait on it (the webhook endpoint).
+        """
+        # Without the lock: `identity()` holds it while it asks the ITSM, and one dict read is atomic.
+        return self._identities.get(connection_id)
+
     def mapping(self, connection_id: str):
         """The connection's mapping with Jira field names resolved to ids (catalogue read once).
 

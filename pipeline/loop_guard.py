@@ -4,6 +4,10 @@ Three filters and a backstop: drop events whose actor is the integration user; d
 changes touch only fields the service owns; skip writes whose value the ticket already holds
 (done by the mapper's diff and the connectors); and cap writes per ticket per hour, counted and
 logged when hit.
+
+The first filter runs twice: at the webhook endpoint, when who the integration user is is known
+without asking the ITSM (webhooks/endpoint.py), so such an event costs no inbox row and no job;
+and here in the worker for every event stored, which catches the rest.
 """
 from __future__ import annotations
 
@@ -22,14 +26,21 @@ HOUSEKEEPING = {"sys_updated_on", "sys_updated_by", "sys_mod_count", "updated", 
 
 def is_own_event(event: TicketEvent, identity: Identity | None, configured_user: str | None) -> bool:
     """True when the event's actor is the integration user under any of its spellings."""
-    if not event.actor:
-        return False
+    return bool(event.actor) and names_integration_user((event.actor,), integration_names(identity, configured_user))
+
+
+def integration_names(identity: Identity | None, configured_user: str | None) -> frozenset[str]:
+    """Every spelling of the integration user known from `identity` and the configured login,
+    normalised for comparison (stripped, lower case); empty when neither is known."""
     names = {configured_user} if configured_user else set()
     if identity is not None:
         names |= {identity.key, identity.name, *identity.aliases}
-    names.discard(None)
-    actor = event.actor.strip().lower()
-    return actor in {str(name).strip().lower() for name in names}
+    return frozenset(str(name).strip().lower() for name in names if name)
+
+
+def names_integration_user(spellings, names: frozenset[str]) -> bool:
+    """True when any of `spellings` (ways a payload names its actor) is one of `names`."""
+    return any(spelling and spelling.strip().lower() in names for spelling in spellings)
 
 
 def touches_only_owned_fields(event: TicketEvent, owned_fields: set[str]) -> bool:

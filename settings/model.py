@@ -57,6 +57,7 @@ class WebhookSettings:
     timestamp_tolerance_s: int = 300
     quarantine_max_rows: int = 1000
     quarantine_max_body_bytes: int = 65_536
+    drop_own_events: bool = True       # answer the integration user's own events without storing them
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ class WebhookSchema(StrictSchema):
     timestamp_tolerance_s = whole("seconds a signed timestamp may differ from now", validate=positive("whole number"))
     quarantine_max_rows = whole("unrecognised payloads kept for inspection", validate=validate.Range(min=0))
     quarantine_max_body_bytes = whole("bytes of each quarantined body kept", validate=positive("whole number"))
+    drop_own_events = flag("false to store the integration user's own events too (the worker then drops them)")
 
     @post_load
     def build(self, data, **_):

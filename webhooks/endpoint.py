@@ -1,8 +1,9 @@
 """`POST /webhooks/<connection id>`: the one door ticket events come in by.
 
 In order: the connection exists; the body is within the size limit and declared JSON; the
-signature holds on the raw bytes (nothing is parsed before); the payload parses; the event is
-committed to the inbox; then the answer. Every answer is counted by outcome in
+signature holds on the raw bytes (nothing is parsed before); the payload parses; an event of the
+integration user's own write is answered without being stored (the loop guard's first filter);
+any other event is committed to the inbox; then the answer. Every answer is counted by outcome in
 `xla_webhooks_received_total` and logged with a stable key. docs/webhooks.md lists each status.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.events import TicketEvent
 from ops.metrics import WEBHOOK_SECONDS, WEBHOOKS
+from pipeline.loop_guard import count_drop, integration_names, names_integration_user
 from settings.model import ConnectionSettings
 from storage.db import transaction
 from webhooks.errors import SignatureRejected
@@ -105,7 +107,20 @@ def _receive(runtime, connection: ConnectionSettings) -> tuple[str, Response | t
         return "unsupported", (jsonify(status="unsupported", reason=parsed.reason), 200)
     if isinstance(parsed, Unrecognised):
         return _quarantine(runtime, connection, parsed, body)
+    if limits.drop_own_events and _is_own_write(runtime, connection, tool, payload):
+        # The worker's loop guard would drop it on the same rule; dropping it here saves the inbox
+        # row and the job. Counted and logged as the worker does, so dashboards keep their meaning.
+        count_drop(connection.id, "own_actor", ticket=parsed.ticket_key, delivery=parsed.delivery_id, at="webhook")
+        return "own_write", (jsonify(status="ignored", reason="own_write"), 200)
     return _store(connection, parsed)
+
+
+def _is_own_write(runtime, connection: ConnectionSettings, tool, payload) -> bool:
+    """Whether the payload's actor is the connection's integration user, as far as this process
+    knows without asking the ITSM: the configured login and an identity already fetched. When
+    neither names the actor the event is stored, and the worker decides with the full identity."""
+    names = integration_names(runtime.known_identity(connection.id), connection.auth.user)
+    return bool(names) and names_integration_user(tool.actor_ids(payload, connection.deployment), names)
 
 
 def _store(connection: ConnectionSettings, event: TicketEvent) -> tuple[str, Response | tuple]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from webhooks.jira.parse import parse_jira_event
+from webhooks.jira.parse import jira_actor_ids, parse_jira_event
 from webhooks.jira.verify import verify_jira_signature
 from webhooks.outcomes import ParseOutcome
-from webhooks.servicenow.parse import parse_servicenow_event
+from webhooks.servicenow.parse import parse_servicenow_event, servicenow_actor_ids
 from webhooks.servicenow.verify import verify_servicenow_signature
 
 # Headers worth keeping with a quarantined payload: enough to parse it again (delivery ids),
@@ -25,11 +25,14 @@ class WebhookTool:
     verify: Callable[..., None]
     # parse(connection_id, headers, payload) -> TicketEvent | Ignored | Unsupported | Unrecognised
     parse: Callable[[str, Mapping[str, str], Any], ParseOutcome]
+    # actor_ids(payload, deployment) -> every spelling naming who made the change (the loop guard's actor)
+    actor_ids: Callable[[Any, str], tuple[str, ...]]
 
 
 TOOLS: dict[str, WebhookTool] = {
-    "jira": WebhookTool(verify=verify_jira_signature, parse=parse_jira_event),
-    "servicenow": WebhookTool(verify=verify_servicenow_signature, parse=parse_servicenow_event),
+    "jira": WebhookTool(verify=verify_jira_signature, parse=parse_jira_event, actor_ids=jira_actor_ids),
+    "servicenow": WebhookTool(verify=verify_servicenow_signature, parse=parse_servicenow_event,
+                              actor_ids=servicenow_actor_ids),
 }
 
 

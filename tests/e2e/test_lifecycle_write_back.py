@@ -71,10 +71,25 @@ def test_own_writes_fire_webhooks_that_cause_no_further_writes(tmp_path, monkeyp
         stack.advance(JIRA_ID, 6)
         stack.drain()
         writes_before = len(stack.jobs("write_back"))
-        own = [j for j in stack.jobs("process_event") if j.outcome == "ignored_own_actor"]
-        assert own, "the simulators fired webhooks for the service's own writes"
+        queued = {(job.connection_id, job.payload["event"]["delivery_id"]) for job in stack.jobs("process_event")}
+        for sim_id in (SN_ID, JIRA_ID):
+            own = [d for d in stack.sim(sim_id).deliveries() if _by_integration_user(sim_id, d["event"])]
+            assert own, f"the {sim_id} simulator fired webhooks for the service's own writes"
+            # The endpoint knows the integration user from the configuration: answered, never queued.
+            assert {d["http_status"] for d in own} == {200}
+            assert not {(sim_id, d["delivery_id"]) for d in own} & queued
+            others = {(sim_id, d["delivery_id"]) for d in stack.sim(sim_id).deliveries() if d["http_status"] == 202}
+            assert others and others <= queued, "the agents' changes were stored and queued"
         stack.drain()
         assert len(stack.jobs("write_back")) == writes_before, "no write was caused by our own writes"
+
+
+def _by_integration_user(sim_id: str, payload: dict) -> bool:
+    if sim_id == SN_ID:
+        return payload.get("sys_updated_by") == "xla.integration"
+    # Jira Cloud names the actor in `user`, or for a comment (our notes are comments) its author.
+    actor = payload.get("user") or (payload.get("comment") or {}).get("author") or {}
+    return actor.get("emailAddress") == "xla-bridge@example.com"
 
 
 def test_redelivered_webhooks_change_nothing_on_the_tickets(tmp_path, monkeypatch):

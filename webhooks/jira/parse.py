@@ -276,11 +276,30 @@ def _has_value(item: dict, side: str) -> bool:
     return any(item.get(key) not in (None, "") for key in (side, side + "String"))
 
 
+def jira_actor_ids(payload: Any, deployment: str) -> tuple[str, ...]:
+    """Every spelling by which a verified payload names the person who made the change: the
+    same person the event's `actor` is, by accountId, user name and key, and on Cloud also by
+    email address (there one address is one account; a Data Center address may be shared).
+    Empty for a payload that names nobody. Never raises."""
+    if not isinstance(payload, dict):
+        return ()
+    comment = payload.get("comment") if isinstance(payload.get("comment"), dict) else None
+    user = _acting_user(payload, comment)
+    keys = ("accountId", "name", "key", "emailAddress") if deployment == "cloud" else ("accountId", "name", "key")
+    return tuple(spelling for spelling in (_text(user.get(key)) for key in keys) if spelling)
+
+
 def _actor(payload: dict, comment: dict | None) -> str | None:
-    actor = _person(payload.get("user"))
-    if actor is None and comment is not None:
-        actor = _person(comment.get("updateAuthor")) or _person(comment.get("author"))
-    return actor
+    return _person(_acting_user(payload, comment))
+
+
+def _acting_user(payload: dict, comment: dict | None) -> dict:
+    """The `user` object of the change: the top-level one, else (comment events on Cloud) the
+    comment's last editor, else its author; {} when none names a person."""
+    for user in (payload.get("user"), *((comment.get("updateAuthor"), comment.get("author")) if comment else ())):
+        if _person(user) is not None:
+            return user
+    return {}
 
 
 def _person(user: Any) -> str | None:

@@ -141,6 +141,13 @@ def parse_servicenow_event(connection_id: str, headers: Mapping[str, str], paylo
     )
 
 
+def servicenow_actor_ids(payload: Any, deployment: str) -> tuple[str, ...]:
+    """How a verified payload names who made the change: the record's `sys_updated_by` (a
+    user_name), the same value as the event's `actor`. Empty when absent. Never raises."""
+    actor = _text(payload.get("sys_updated_by")) if isinstance(payload, dict) else None
+    return (actor,) if actor else ()
+
+
 def _lifecycle(operation: str, rules, record: dict, previous: dict, changed: list[str],
                comment: dict | None) -> list[Lifecycle]:
     if operation == "delete":
