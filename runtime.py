@@ -35,12 +35,14 @@ class Runtime:
         with self._lock:
             if connection_id not in self._connectors:
                 from connectors.factory import make_connector
+                from jobs.pauses import ConnectionPauses
                 from ops.metrics import record_itsm_call
 
                 connection = self.settings.connection(connection_id)
                 if connection is None:
                     raise KeyError(f"no connection with id {connection_id!r} in the configuration")
-                connector = make_connector(connection)
+                # An ITSM's Retry-After holds back every process of the installation, not only this one.
+                connector = make_connector(connection, shared_pauses=ConnectionPauses(self.sessions))
                 hooks = getattr(connector, "call_hooks", None)
                 if hooks is not None:
                     hooks.append(record_itsm_call)

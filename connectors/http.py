@@ -14,7 +14,9 @@ one thin method per endpoint:
   here but handed to the job layer in the error's `retry_after_s`;
 - the vendor's `Retry-After` honoured by every thread of the process: after a 429, no call of
   this connection leaves before the wait has passed (a longer wait than a call's timeout is
-  handed to the job layer without calling);
+  handed to the job layer without calling); and, given `shared_pauses`, by every other process
+  of the installation too: the wait is recorded there, and asked for before each call while
+  this process knows of no wait itself;
 - translation of every transport error and unwanted status into `connectors.errors`
   (`raise ... from exc`), with messages that carry no credentials;
 - the write guard (`guard_writes`): a check the job layer runs right before any call that may
@@ -38,7 +40,7 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -61,6 +63,19 @@ BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 8.0
 MAX_REDIRECTS = 3
 USER_AGENT = "xla-bridge-connector"
+
+
+class SharedPauses(Protocol):
+    """Waits an ITSM asked for, recorded where every process of the installation sees them
+    (the service passes `jobs.pauses.ConnectionPauses`). Both methods may raise when their store
+    does not answer; the client then goes on with what its own process knows."""
+
+    def pause(self, connection_id: str, seconds: float) -> None:
+        """No process calls `connection_id` for `seconds` from now (a longer pause is kept)."""
+
+    def remaining_s(self, connection_id: str) -> float:
+        """Seconds until `connection_id` may be called again; 0.0 when it is not paused."""
+
 
 _current_ticket: contextvars.ContextVar[str | None] = contextvars.ContextVar("xla_connector_ticket", default=None)
 _write_guard: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("xla_write_guard",
@@ -200,7 +215,8 @@ class HttpClient:
                  resolver: Resolver = resolve_host,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
-                 on_call: list[CallHook] | None = None, health_path: str | None = None):
+                 on_call: list[CallHook] | None = None, health_path: str | None = None,
+                 shared_pauses: SharedPauses | None = None):
         self.connection = connection
         self.connection_id = connection.id
         self.tool = tool or connection.tool
@@ -225,6 +241,8 @@ class HttpClient:
         # until this moment (on `clock`), no thread of this process sends anything.
         self._resume_at = 0.0
         self._resume_lock = threading.Lock()
+        # ... and through this, no thread of any other process either.
+        self.shared_pauses = shared_pauses
         self.breaker = CircuitBreaker(connection.id, self.limits.breaker_failures, self.limits.breaker_reset_s,
                                       clock=clock)
         self.session = _PoliteSession(self)
@@ -367,6 +385,7 @@ class HttpClient:
             if isinstance(error, errors.RateLimited) and error.retry_after_s:
                 with self._resume_lock:
                     self._resume_at = max(self._resume_at, self._clock() + error.retry_after_s)
+                self._share_pause(error.retry_after_s)
             raise error
         raise errors.UnexpectedResponse(self._message(method, path, f"redirected more than {MAX_REDIRECTS} times"),
                                         connection_id=self.connection_id)
@@ -433,10 +452,14 @@ class HttpClient:
         return target
 
     def _wait_for_retry_after(self, method: str, path: str) -> None:
-        """Hold this call until the wait the vendor last asked for has passed; a wait longer than
-        one call's timeout is handed to the job layer as `RateLimited` without calling at all."""
+        """Hold this call until the wait the vendor last asked for has passed, as this process
+        knows it or, while it knows of none, as another process recorded it in `shared_pauses`;
+        a wait longer than one call's timeout is handed to the job layer as `RateLimited` without
+        calling at all."""
         with self._resume_lock:
             wait = self._resume_at - self._clock()
+        if wait <= 0 and self.shared_pauses is not None:
+            wait = self._shared_wait()
         if wait <= 0:
             return
         if wait > self.limits.timeout_s:
@@ -444,6 +467,30 @@ class HttpClient:
                                                                  f"{wait:.0f} s more"),
                                      connection_id=self.connection_id, retry_after_s=wait)
         self._sleep(wait)
+
+    def _shared_wait(self) -> float:
+        """The wait another process recorded for this connection, adopted as this process's own
+        (its threads then need not ask again until it has passed); 0.0 when there is none."""
+        try:
+            wait = self.shared_pauses.remaining_s(self.connection_id)
+        except Exception as exc:  # the pause is politeness: an unreadable store must not stop ticket traffic
+            log.warning("connector.shared_pause_unreadable", extra={"connection": self.connection_id,
+                                                                    "error": type(exc).__name__})
+            return 0.0
+        if wait > 0:
+            with self._resume_lock:
+                self._resume_at = max(self._resume_at, self._clock() + wait)
+            log.info("connector.shared_pause", extra={"connection": self.connection_id, "wait_s": round(wait, 3)})
+        return wait
+
+    def _share_pause(self, seconds: float) -> None:
+        if self.shared_pauses is None:
+            return
+        try:
+            self.shared_pauses.pause(self.connection_id, seconds)
+        except Exception as exc:  # other processes then learn the wait from their own first 429
+            log.warning("connector.shared_pause_unwritten", extra={"connection": self.connection_id,
+                                                                   "error": type(exc).__name__})
 
     def _probe_health(self) -> None:
         """The half-open probe, on the connection's health path rather than on the caller's request:

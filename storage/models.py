@@ -13,6 +13,7 @@ Tables and why they exist:
 - surveys / survey_responses / survey_people: the survey loop, throttle and opt-outs.
 - watermarks: reconciliation progress per connection.
 - rate_buckets: fixed-window counters shared by all processes (survey page rate limit).
+- connection_pauses: until when an ITSM asked (429 with Retry-After) that no process call it.
 """
 from __future__ import annotations
 
@@ -208,3 +209,10 @@ class RateBucket(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConnectionPause(Base):
+    __tablename__ = "connection_pauses"
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

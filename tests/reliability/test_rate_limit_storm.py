@@ -1,9 +1,12 @@
 """Scenario 5: a storm of 429 answers with Retry-After, and a hard limit on calls.
 
+Each scenario runs with two worker loops in one `app.py worker` process, and again with two
+worker processes of one loop each (the wait then travels through the database).
+
 - Retry-After honoured: while a backlog of events is worked off by two worker loops, the
   simulator answers a run of calls with 429 and `Retry-After`. From the simulator's journal
   timestamps, no call of ours may arrive at the simulator before the wait it asked for has
-  passed, whichever loop made the refused call; and every event is still processed once.
+  passed, whichever loop or process made the refused call; and every event is still processed once.
 - No more calls than the limit: the simulator allows only so many calls in its hourly window.
   Once refused (Retry-After reaches to the end of the hour, far beyond a call's timeout), the
   service must stop calling: the refused calls are only those already under way, and the waiting
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from sqlalchemy import select
 
 from storage.clock import as_utc
@@ -23,16 +27,27 @@ from tests.reliability.events import BurstSender, plan_burst
 from tests.reliability.waiting import wait_for
 
 SN = "snow"
-CONCURRENCY = 2
+LOOPS = 2   # worker loops in all, whatever the layout
 RETRY_AFTER_S = 1
+LAYOUTS = {"one-process": 1, "two-processes": 2}   # name: worker processes sharing the LOOPS
 
 
-def start(deployment_factory, sim_args=()):
-    deployment = deployment_factory([SimulatorSpec(SN, "servicenow", args=("--per-hour", "0", *sim_args))],
-                                    config={"worker": {"concurrency": CONCURRENCY}})
+@pytest.fixture(params=list(LAYOUTS), ids=list(LAYOUTS))
+def processes(request) -> int:
+    return LAYOUTS[request.param]
+
+
+def start(deployment_factory, processes: int):
+    deployment = deployment_factory([SimulatorSpec(SN, "servicenow", args=("--per-hour", "0"))],
+                                    config={"worker": {"concurrency": LOOPS // processes}})
     deployment.serve()
     view = ServiceNowView(deployment.sims[SN], deployment.agent(SN), SN_INTEGRATION_USER)
     return deployment, view
+
+
+def start_workers(deployment, processes: int) -> None:
+    for number in range(1, processes + 1):
+        deployment.worker(f"worker-{number}")
 
 
 def send_backlog(deployment, view, count: int) -> BurstSender:
@@ -44,38 +59,38 @@ def send_backlog(deployment, view, count: int) -> BurstSender:
     return sender
 
 
-def test_retry_after_is_honoured_by_every_worker_loop(deployment_factory):
-    deployment, view = start(deployment_factory)
+def test_retry_after_is_honoured_by_every_worker_loop(deployment_factory, processes):
+    deployment, view = start(deployment_factory, processes)
     sim = deployment.sims[SN]
     send_backlog(deployment, view, 24)
     # Only writes are refused, so the other loop, reading, is the one that must hold back.
     sim.admin("POST", "/faults", {"status": 429, "retry_after": RETRY_AFTER_S, "count": 6, "method": "PATCH"})
-    deployment.worker("worker-1")
+    start_workers(deployment, processes)
     deployment.wait_settled(timeout_s=120)
 
     calls = sorted(calls_by(view.journal(), SN_INTEGRATION_USER), key=lambda entry: entry["at"])
     refusals = [entry for entry in calls if entry["status"] == 429]
     inside = {refusal["id"]: [call for call in calls if refusal["at"] < call["at"] < refusal["at"] + RETRY_AFTER_S]
               for refusal in refusals}
-    print(f"\n429 storm figures: calls {len(calls)}, refused {len(refusals)}, calls inside a Retry-After "
-          f"window {sum(map(len, inside.values()))}")
+    print(f"\n429 storm figures ({processes} worker process(es)): calls {len(calls)}, refused {len(refusals)}, "
+          f"calls inside a Retry-After window {sum(map(len, inside.values()))}")
     assert len(refusals) == 6
     # The journal stamps a call when it has been answered, so a call another loop had already sent
     # when the 429 came back may show up inside the window: one per other loop, at most.
     crowded = {refusal: [(c["method"], c["path"]) for c in seen] for refusal, seen in inside.items()
-               if len(seen) > CONCURRENCY - 1}
+               if len(seen) > LOOPS - 1}
     assert crowded == {}, f"calls sent while the Retry-After was running: {crowded}"
     assert not [key for key in deployment.job_states() if key[1] == "dead"]
     assert view.repeated_appends() == {} and view.identical_value_writes() == []
 
 
-def test_no_more_calls_than_the_limit_once_refused(deployment_factory):
+def test_no_more_calls_than_the_limit_once_refused(deployment_factory, processes):
     limit = 30
-    deployment, view = start(deployment_factory)
+    deployment, view = start(deployment_factory, processes)
     sim = deployment.sims[SN]
     send_backlog(deployment, view, 80)
     sim.admin("PUT", "/limits", {"per_hour": limit})
-    deployment.worker("worker-1")
+    start_workers(deployment, processes)
 
     def waiting_jobs() -> list[Job]:
         with deployment.sessions() as session:
@@ -98,8 +113,8 @@ def test_no_more_calls_than_the_limit_once_refused(deployment_factory):
     calls = calls_by(view.journal(), SN_INTEGRATION_USER)
     accepted = [entry for entry in calls if entry["status"] != 429]
     refused = [entry for entry in calls if entry["status"] == 429]
-    print(f"\nhard limit figures: limit {limit}, accepted {len(accepted)}, refused {len(refused)}, "
-          f"waiting {len(waiting_jobs())}")
+    print(f"\nhard limit figures ({processes} worker process(es)): limit {limit}, accepted {len(accepted)}, "
+          f"refused {len(refused)}, waiting {len(waiting_jobs())}")
     assert len(accepted) <= limit
-    assert len(refused) <= CONCURRENCY, "only calls already under way when the limit was reached were refused"
+    assert len(refused) <= LOOPS, "only calls already under way when the limit was reached were refused"
     assert not [key for key in deployment.job_states() if key[1] == "dead"]

@@ -1,0 +1,61 @@
+"""A 429's Retry-After holds back the calls of every process of the installation, not only the
+calls of the process that received it.
+
+Two connectors to one simulator, each with its own HTTP client (as two worker processes have),
+share the pauses of one migrated database. What reached the instance, and when, is read from
+the simulator's journal.
+"""
+from __future__ import annotations
+
+import pytest
+
+from connectors import make_connector
+from connectors.errors import RateLimited
+from jobs.pauses import ConnectionPauses
+from storage.db import make_engine, make_session_factory
+from tests.connectors.test_fault_matrix import a_ticket, calls_to, read, ticket_path
+
+
+@pytest.fixture
+def two_processes(servicenow, sqlite_url):
+    """(target, [connector of "process" 1, connector of "process" 2]) sharing one database's pauses."""
+    engines = [make_engine(sqlite_url), make_engine(sqlite_url)]
+    connection = servicenow.connection(timeout_s=2.0)
+    connectors = [make_connector(connection, shared_pauses=ConnectionPauses(make_session_factory(engine)))
+                  for engine in engines]
+    yield servicenow, connectors
+    for connector in connectors:
+        connector.close()
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_wait_longer_than_a_call_stops_the_other_process_before_it_calls(two_processes):
+    target, (first, second) = two_processes
+    key = a_ticket(first)
+    path = ticket_path(target, key)
+    target.clear_journal()
+    target.fault(status=429, retry_after=30, count=1, method="GET", path_prefix=path)
+    with pytest.raises(RateLimited):
+        read(first, key)
+    with pytest.raises(RateLimited, match="not sent: the instance asked us to wait") as raised:
+        read(second, key)
+    assert raised.value.retry_after_s > 25, "the job layer reschedules the other process's job past the wait"
+    assert len(target.journal()) == 1, "only the refused call reached the instance"
+
+
+def test_a_short_wait_holds_the_other_process_until_it_has_passed(two_processes):
+    target, (first, second) = two_processes
+    key = a_ticket(first)
+    path = ticket_path(target, key)
+    target.clear_journal()
+    # A note is never repeated inside its call: the 429 goes straight back to the first process's
+    # job, and the second process's read comes right after it.
+    target.fault(status=429, retry_after=1, count=1, method="PATCH", path_prefix=path)
+    with pytest.raises(RateLimited):
+        first.add_internal_note(key, "Experience score 61", marker="xla:pause:1")
+    read(second, key)
+    [refused] = calls_to(target, "PATCH", path)
+    [later] = calls_to(target, "GET", path)
+    assert (refused["status"], later["status"]) == (429, 200)
+    assert later["at"] - refused["at"] >= 1.0, "the second process's read waited for the end of the pause"
