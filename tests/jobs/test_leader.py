@@ -6,6 +6,8 @@ with no scheduler at all (no reaper, no reconciliation, no reminders).
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from jobs.leader import LeaderLock
@@ -43,7 +45,7 @@ def test_two_schedulers_per_schema_elect_one_leader_in_each(postgres_schemas, tm
                               "surveys_interval_s": 3600.0}})
             for index in range(2):
                 schedulers[name].append(AppProcess(
-                    f"{name}{index}", ["scheduler", "--config", str(config)], _environment(),
+                    f"{name}{index}", ["scheduler", "--config", str(config)], dict(os.environ),
                     tmp_path / f"scheduler-{name}{index}.log"))
         every = [process for group in schedulers.values() for process in group]
 
@@ -65,9 +67,3 @@ def test_two_schedulers_per_schema_elect_one_leader_in_each(postgres_schemas, tm
         for group in schedulers.values():
             for process in group:
                 process.stop()
-
-
-def _environment() -> dict[str, str]:
-    import os
-
-    return {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
