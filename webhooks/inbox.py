@@ -1,41 +1,51 @@
 """The durable inbox: a verified event is on disk, with its processing job, before the 202 leaves.
 
-`store_event` is the unit of work: it inserts the `inbox_events` row (unique on connection and
-delivery id, so a redelivery is recognised and only counted) and enqueues the `process_event` job
-in the caller's transaction. Both commit together or not at all.
+`store_events` is the unit of work: it inserts the `inbox_events` rows (unique on connection and
+delivery id, so a redelivery is recognised and only counted) and enqueues their `process_event`
+jobs in the caller's transaction. Both commit together or not at all.
 
 `InboxWriter` is how the endpoint calls it. One writer thread per process takes every event
 waiting at that moment and stores them all in one transaction (group commit): with SQLite's
 `synchronous=FULL` a commit costs a disk flush, and sharing that flush between concurrent
 deliveries is what lets ingest keep up under load. Each request thread waits for the commit of
 its own batch, so "stored before acknowledged" holds for every delivery.
+
+The statements are plain SQL on the driver's cursor, prepared once per dialect and batch shape.
+The writer thread runs them while sixteen request threads compete for the interpreter lock, so
+what it costs is Python work and, on SQLite, every step of a statement (each returned row is one),
+after which the thread must win the lock back. Hence a constant number of statements per batch,
+no ORM, and each event serialised to JSON once (the job's payload embeds the same text).
 """
 from __future__ import annotations
 
 import fcntl
 import functools
 import hashlib
+import json
 import logging
 import os
+import queue
 import tempfile
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Sequence
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import JSON
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.events import TicketEvent
-from jobs.queue import NewJob, enqueue, job_row
+from jobs.queue import NewJob, job_row
 from storage.clock import utcnow
-from storage.db import transaction
 from storage.models import InboxEvent, Job
 
 log = logging.getLogger("xla.webhooks.inbox")
 
 PROCESS_EVENT_JOB = "process_event"
 DEFAULT_MAX_ATTEMPTS = 8  # jobs.queue.enqueue's default
+# Rows per INSERT: SQLite builds before 3.32 allow 999 parameters in one statement.
+_ROWS_PER_STATEMENT = 90
 
 
 class InboxUnavailable(Exception):
@@ -52,39 +62,42 @@ def store_event(session: Session, event: TicketEvent, *, max_attempts: int | Non
     Returns True when the event is new, False for a redelivery (its row's `duplicates` is
     incremented and no job is added). The caller commits; database errors propagate.
     """
-    connection = session.connection()
-    statements = _statements(connection.dialect.name)
-    as_json = event.to_json()
-    inserted = connection.execute(statements.insert_inbox, [_inbox_row(event, as_json, utcnow())]).first()
-    if inserted is None:
-        connection.execute(statements.count_duplicates,
-                           [{"c": event.connection_id, "d": event.delivery_id, "n": 1}])
-        return False
-    enqueue(session, _process_event_job(event, as_json, inserted.id, max_attempts))
-    return True
+    return store_events(session, [event], max_attempts=max_attempts)[0]
 
 
 def store_events(session: Session, events: Sequence[TicketEvent], *, max_attempts: int | None = None) -> list[bool]:
     """`store_event` for many events in a constant number of statements (the group commit's path).
 
     Returns, in order, True for each event stored now and False for each redelivery (of an
-    event stored before, or earlier in `events`). Jobs are the rows `jobs.queue.enqueue` makes,
-    written in one multi-row insert: each statement costs the writer thread a turn at the
-    interpreter lock, which under load costs far more than the statement. The caller commits;
-    database errors propagate.
+    event stored before, or earlier in `events`). Jobs are the rows `jobs.queue.job_row` makes.
+    The caller commits; database errors propagate (the driver's own exception classes).
     """
+    return _store_on(session.connection(), events, max_attempts)
+
+
+def _store_on(connection, events: Sequence[TicketEvent], max_attempts: int | None) -> list[bool]:
+    """`store_events` on a SQLAlchemy Connection whose transaction has begun (on SQLite: the write lock)."""
     if not events:
         return []
-    connection = session.connection()
-    statements = _statements(connection.dialect.name)
+    statements = _statements(connection.dialect)
+    cursor = connection.connection.cursor()
+    try:
+        return _store_with_cursor(cursor, statements, events, max_attempts)
+    finally:
+        cursor.close()
+
+
+def _store_with_cursor(cursor, statements: "_Statements", events: Sequence[TicketEvent],
+                       max_attempts: int | None) -> list[bool]:
     now = utcnow()
     first_seen: dict[tuple[str, str], int] = {}
     for position, event in enumerate(events):
         first_seen.setdefault((event.connection_id, event.delivery_id), position)
-    as_json = {position: events[position].to_json() for position in first_seen.values()}
-    rows = [_inbox_row(events[position], as_json[position], now) for position in first_seen.values()]
-    inserted = {(row.connection_id, row.delivery_id): row.id
-                for row in connection.execute(statements.insert_inbox, rows)}
+    encoded = {position: json.dumps(events[position].to_json()) for position in first_seen.values()}
+    received_at = statements.received_at(now)
+    rows = [(events[position].connection_id, events[position].delivery_id, events[position].ticket_key,
+             encoded[position], received_at) for position in first_seen.values()]
+    inserted = statements.insert_inbox(cursor, rows)
 
     results, jobs, repeats = [], [], {}
     for position, event in enumerate(events):
@@ -92,52 +105,117 @@ def store_events(session: Session, events: Sequence[TicketEvent], *, max_attempt
         is_new = key in inserted and first_seen[key] == position
         results.append(is_new)
         if is_new:
-            jobs.append(job_row(_process_event_job(event, as_json[position], inserted[key], max_attempts), now,
-                                default_max_attempts=DEFAULT_MAX_ATTEMPTS))
+            row = job_row(NewJob(kind=PROCESS_EVENT_JOB, dedupe_key=process_event_dedupe_key(*key), payload={},
+                                 connection_id=event.connection_id, ticket_key=event.ticket_key,
+                                 max_attempts=max_attempts), now, default_max_attempts=DEFAULT_MAX_ATTEMPTS)
+            # The text json.dumps({"inbox_id": ..., "event": ...}) gives, without encoding the event again.
+            row["payload"] = _Encoded(f'{{"inbox_id": {inserted[key]}, "event": {encoded[position]}}}')
+            jobs.append(row)
         else:
             repeats[key] = repeats.get(key, 0) + 1
     if jobs:
-        connection.execute(statements.insert_jobs, jobs)
+        statements.insert_jobs(cursor, jobs)
     if repeats:
-        connection.execute(statements.count_duplicates,
-                           [{"c": key[0], "d": key[1], "n": count} for key, count in repeats.items()])
+        cursor.executemany(statements.count_duplicates,
+                           [(count, key[0], key[1]) for key, count in repeats.items()])
     return results
 
 
-def _process_event_job(event: TicketEvent, as_json: dict, inbox_id: int, max_attempts: int | None) -> NewJob:
-    return NewJob(kind=PROCESS_EVENT_JOB, dedupe_key=process_event_dedupe_key(event.connection_id, event.delivery_id),
-                  payload={"inbox_id": inbox_id, "event": as_json},
-                  connection_id=event.connection_id, ticket_key=event.ticket_key, max_attempts=max_attempts)
-
-
-def _inbox_row(event: TicketEvent, as_json: dict, now) -> dict:
-    return {"connection_id": event.connection_id, "delivery_id": event.delivery_id, "ticket_key": event.ticket_key,
-            "event": as_json, "received_at": now, "duplicates": 0}
+class _Encoded(str):
+    """JSON text already serialised, to be stored as it is in a JSON column."""
 
 
 @dataclass(frozen=True)
 class _Statements:
-    insert_inbox: Any       # skips known deliveries, returns (id, connection_id, delivery_id) of new rows
-    insert_jobs: Any        # skips jobs whose dedupe key exists
-    count_duplicates: Any   # duplicates += :n for (:c, :d)
+    # insert_inbox(cursor, rows) -> {(connection_id, delivery_id): id} of the rows inserted now;
+    # rows are (connection_id, delivery_id, ticket_key, event JSON text, received_at) and distinct.
+    insert_inbox: Callable[[Any, list[tuple]], dict[tuple[str, str], int]]
+    # insert_jobs(cursor, job rows as jobs.queue.job_row makes them): skips known dedupe keys.
+    insert_jobs: Callable[[Any, list[dict]], None]
+    count_duplicates: str                  # duplicates += ? for (connection_id, delivery_id) = (?, ?)
+    received_at: Callable[[datetime], Any]  # a datetime as the driver stores it in this schema
 
 
-@functools.cache
-def _statements(dialect: str) -> _Statements:
-    """Built once per dialect: under load, constructing statements costs more than running them."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+_BUILT: dict[tuple[str, str], _Statements] = {}
+
+
+def _statements(dialect) -> _Statements:
+    """Built once per kind of database: under load, building SQL costs more than running it."""
+    key = (dialect.name, dialect.paramstyle)
+    statements = _BUILT.get(key)
+    if statements is None:
+        statements = _BUILT.setdefault(key, _build_statements(dialect))
+    return statements
+
+
+def _build_statements(dialect) -> _Statements:
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    postgres = dialect.name == "postgresql"
     inbox, jobs = InboxEvent.__table__, Job.__table__
+    converters = {column.name: _converter(column, dialect) for column in jobs.columns}
+
+    def placeholder(column) -> str:
+        # psycopg sends str parameters as text; a JSON column takes them through an explicit cast.
+        return f"CAST({mark} AS JSON)" if postgres and isinstance(column.type, JSON) else mark
+
+    inbox_row = "(" + ", ".join(placeholder(inbox.c[name]) for name in
+                                ("connection_id", "delivery_id", "ticket_key", "event", "received_at")) + ", 0)"
+    insert_inbox_sql = functools.lru_cache(maxsize=64)(lambda count: (
+        "INSERT INTO inbox_events (connection_id, delivery_id, ticket_key, event, received_at, duplicates) VALUES "
+        + ", ".join([inbox_row] * count) + " ON CONFLICT (connection_id, delivery_id) DO NOTHING"
+        + (" RETURNING id, connection_id, delivery_id" if postgres else "")))
+
+    def insert_inbox(cursor, rows: list[tuple]) -> dict[tuple[str, str], int]:
+        if postgres:
+            inserted = {}
+            for chunk in _chunks(rows):
+                cursor.execute(insert_inbox_sql(len(chunk)), [value for row in chunk for value in row])
+                inserted.update({(connection_id, delivery_id): row_id
+                                 for row_id, connection_id, delivery_id in cursor.fetchall()})
+            return inserted
+        # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so the rows above the
+        # highest id before the insert are this insert's. One row back instead of one per event:
+        # each row a statement returns is a step that hands the interpreter lock away.
+        cursor.execute("SELECT coalesce(max(id), 0) FROM inbox_events")
+        highest = cursor.fetchone()[0]
+        for chunk in _chunks(rows):
+            cursor.execute(insert_inbox_sql(len(chunk)), [value for row in chunk for value in row])
+        cursor.execute("SELECT json_group_array(json_array(id, connection_id, delivery_id)) FROM inbox_events "
+                       "WHERE id > ?", (highest,))
+        return {(connection_id, delivery_id): row_id
+                for row_id, connection_id, delivery_id in json.loads(cursor.fetchone()[0])}
+
+    @functools.lru_cache(maxsize=8)
+    def job_columns(names: tuple[str, ...]) -> tuple[str, Callable]:
+        row = "(" + ", ".join(placeholder(jobs.c[name]) for name in names) + ")"
+        convert = [converters[name] for name in names]
+        sql = functools.lru_cache(maxsize=64)(lambda count: (
+            f"INSERT INTO jobs ({', '.join(names)}) VALUES " + ", ".join([row] * count)
+            + " ON CONFLICT (dedupe_key) DO NOTHING"))
+        return sql, lambda values: [to_driver(value) for to_driver, value in zip(convert, values)]
+
+    def insert_jobs(cursor, rows: list[dict]) -> None:
+        sql, convert = job_columns(tuple(rows[0]))
+        for chunk in _chunks(rows):
+            cursor.execute(sql(len(chunk)), [value for row in chunk for value in convert(row.values())])
+
     return _Statements(
-        insert_inbox=(insert(inbox).on_conflict_do_nothing(index_elements=["connection_id", "delivery_id"])
-                      .returning(inbox.c.id, inbox.c.connection_id, inbox.c.delivery_id)),
-        insert_jobs=insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]),
-        count_duplicates=(update(inbox)
-                          .where(inbox.c.connection_id == bindparam("c"), inbox.c.delivery_id == bindparam("d"))
-                          .values(duplicates=inbox.c.duplicates + bindparam("n"))),
-    )
+        insert_inbox=insert_inbox, insert_jobs=insert_jobs, received_at=_converter(inbox.c.received_at, dialect),
+        count_duplicates=(f"UPDATE inbox_events SET duplicates = duplicates + {mark} "
+                          f"WHERE connection_id = {mark} AND delivery_id = {mark}"))
+
+
+def _converter(column, dialect) -> Callable[[Any], Any]:
+    """How a Python value of `column` goes to the driver: as SQLAlchemy would bind it (so SQLite
+    datetimes have the text form the ORM reads back), JSON as its text."""
+    if isinstance(column.type, JSON):
+        return lambda value: value if isinstance(value, _Encoded) or value is None else json.dumps(value)
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else (lambda value: value)
+
+
+def _chunks(rows: list) -> list[list]:
+    return [rows[start:start + _ROWS_PER_STATEMENT] for start in range(0, len(rows), _ROWS_PER_STATEMENT)]
 
 
 class SqliteWriterTurn:
@@ -185,12 +263,25 @@ class SqliteWriterTurn:
         return False
 
 
-@dataclass
 class _Waiting:
-    event: TicketEvent
-    done: threading.Event = field(default_factory=threading.Event)
-    stored: bool | None = None
-    error: BaseException | None = None
+    """One request's event, and the lock it waits on: held from creation, released by the writer."""
+
+    __slots__ = ("event", "done", "finished", "stored", "error")
+
+    def __init__(self, event: TicketEvent):
+        self.event = event
+        # A plain lock, not a threading.Event: creating, releasing and waiting on it stays in C.
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.finished = False   # touched by the writer thread only
+        self.stored: bool | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, stored: bool | None = None, error: BaseException | None = None) -> None:
+        if not self.finished:
+            self.finished = True
+            self.stored, self.error = stored, error
+            self.done.release()
 
 
 class InboxWriter:
@@ -204,23 +295,26 @@ class InboxWriter:
     def __init__(self, sessions: sessionmaker[Session], *, wait_s: float = 25.0, max_batch: int = 500,
                  max_attempts: int | None = None):
         self._sessions = sessions
-        self._turn = SqliteWriterTurn.for_engine(sessions.kw["bind"])
+        self._engine = sessions.kw["bind"]
+        self._turn = SqliteWriterTurn.for_engine(self._engine)
         self._wait_s = wait_s
         self._max_batch = max_batch
         self._max_attempts = max_attempts
+        dbapi = self._engine.dialect.dbapi
+        # A problem with one event's data, as SQLAlchemy or the driver itself reports it.
+        self._data_errors = (IntegrityError, DataError, ProgrammingError,
+                             dbapi.IntegrityError, dbapi.DataError, dbapi.ProgrammingError)
         self._pid: int | None = None
-        self._condition = threading.Condition()
-        self._pending: list[_Waiting] = []
+        self._start_lock = threading.Lock()
+        self._waiting: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     def store(self, event: TicketEvent) -> bool:
         """Store `event` durably; True when new, False when already stored. Raises InboxUnavailable."""
         waiting = _Waiting(event)
         self._ensure_running()
-        with self._condition:
-            self._pending.append(waiting)
-            self._condition.notify()
-        if not waiting.done.wait(self._wait_s):
+        self._waiting.put(waiting)
+        if not waiting.done.acquire(timeout=self._wait_s):
             # The batch may still commit later; the sender's retry is then a recognised duplicate.
             raise InboxUnavailable("the inbox did not commit in time")
         if waiting.error is not None:
@@ -230,62 +324,58 @@ class InboxWriter:
     def _ensure_running(self) -> None:
         if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
-        with self._condition:
+        with self._start_lock:
             if self._pid != os.getpid():
-                # A forked child inherits neither the thread nor a usable lock: start afresh.
-                self._condition = threading.Condition()
-                self._pending = []
+                # A forked child inherits neither the thread nor what it was waiting on: start afresh.
+                self._waiting = queue.SimpleQueue()
                 self._thread = None
                 self._pid = os.getpid()
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
+                self._thread = threading.Thread(target=self._run, args=(self._waiting,), name="inbox-writer",
+                                                 daemon=True)
                 self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, waiting: queue.SimpleQueue) -> None:
         while True:
-            with self._condition:
-                while not self._pending:
-                    self._condition.wait()
-            # Wait for the turn before taking the batch: whatever arrives meanwhile rides along.
-            with self._turn:
-                with self._condition:
-                    batch = self._pending[:self._max_batch]
-                    del self._pending[:self._max_batch]
-                # Every writer (other processes, other replicas) inserts keys in the same order, so
-                # two batches holding the same deliveries wait for each other instead of deadlocking.
-                batch.sort(key=lambda waiting: (waiting.event.connection_id, waiting.event.delivery_id))
-                try:
+            first = waiting.get()
+            batch = [first]
+            try:
+                # Wait for the turn before taking the rest: whatever arrives meanwhile rides along.
+                with self._turn:
+                    while len(batch) < self._max_batch:
+                        try:
+                            batch.append(waiting.get_nowait())
+                        except queue.Empty:
+                            break
+                    # Every writer (other processes, other replicas) inserts keys in the same order, so
+                    # two batches holding the same deliveries wait for each other instead of deadlocking.
+                    batch.sort(key=lambda item: (item.event.connection_id, item.event.delivery_id))
                     self._commit(batch)
-                except BaseException as exc:  # never leave a request waiting on a dead thread
-                    for waiting in batch:
-                        if not waiting.done.is_set():
-                            waiting.error = exc
-                            waiting.done.set()
-                    log.exception("webhook.inbox_writer_failed")
+            except BaseException as exc:  # never leave a request waiting on a dead thread
+                for item in batch:
+                    item.finish(error=exc)
+                log.exception("webhook.inbox_writer_failed")
 
     def _commit(self, batch: list[_Waiting]) -> None:
         try:
-            with transaction(self._sessions) as session:
-                results = store_events(session, [waiting.event for waiting in batch],
-                                       max_attempts=self._max_attempts)
-        except (IntegrityError, DataError, ProgrammingError) as exc:
+            with self._engine.connect() as connection, connection.begin():
+                results = _store_on(connection, [item.event for item in batch], self._max_attempts)
+        except self._data_errors as exc:
             if len(batch) == 1:
                 self._fail(batch, exc)
                 return
             # A problem with one event's data must not fail the others: store each alone.
-            for waiting in batch:
-                self._commit([waiting])
+            for item in batch:
+                self._commit([item])
             return
         except Exception as exc:  # any other database error fails the whole batch: senders retry
             self._fail(batch, exc)
             return
-        for waiting, stored in zip(batch, results):
-            waiting.stored = stored
-            waiting.done.set()
+        for item, stored in zip(batch, results):
+            item.finish(stored=stored)
 
     @staticmethod
     def _fail(batch: list[_Waiting], exc: BaseException) -> None:
         log.error("webhook.inbox_commit_failed", extra={"error": type(exc).__name__, "events": len(batch)})
-        for waiting in batch:
-            waiting.error = exc
-            waiting.done.set()
+        for item in batch:
+            item.finish(error=exc)
