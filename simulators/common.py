@@ -13,7 +13,8 @@ the scenario) lives in `simulators/<tool>/`; what does not differ lives here:
 - `SimulatorState` holds all of the above; a tool subclasses it and fills the hooks
   (`reset_world`, `advance_scenario`, `error_body`, `apply_limits`).
 - `attach_simulator(app, state)` installs the middleware and the `/_sim/*` admin endpoints.
-- `serve(app, host, port)` runs the app until SIGTERM/SIGINT, announcing its address on stdout.
+- `serve(app, host, port)` runs the app until SIGTERM/SIGINT, announcing its address on stdout,
+  with keep-alive connections (`simulators/serving.py`).
 - `start_simulator(tool, ...)` runs `python -m simulators.<tool>` as a child process and returns a
   `SimulatorProcess` handle (used by tests, the demo and the benchmarks).
 """
@@ -850,14 +851,17 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 0,
           on_shutdown: Callable[[], None] | None = None) -> None:
     """Serve `app` threaded until SIGTERM or SIGINT, then call `on_shutdown`.
 
-    Binds first (port 0 picks a free port) and only then prints exactly
+    Connections stay open between requests (HTTP/1.1 keep-alive, `simulators.serving`), as
+    the vendors' do. Binds first (port 0 picks a free port) and only then prints exactly
     `listening on http://<host>:<port>` and flushes, so a parent waiting for that line knows
     the port accepts connections.
     """
     from werkzeug.serving import make_server
 
+    from simulators.serving import KeepAliveRequestHandler
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveRequestHandler)
     stopping = threading.Event()
 
     def request_stop(signum, frame):  # shutdown() blocks until serve_forever returns: not here
