@@ -98,6 +98,7 @@ class RecordStore:
         self.on_change = on_change
         self.tables: dict[str, collections.OrderedDict[str, dict]] = {}
         self._numbers: dict[str, int] = {}
+        self._user_ids: dict[str, str] = {}  # user_name -> sys_id last found (checked on use)
         self.clear()
 
     # basics ----------------------------------------------------------------------------------
@@ -157,8 +158,21 @@ class RecordStore:
         return None
 
     def user_sys_id(self, user_name: str) -> str:
-        user = self.find_one("sys_user", user_name=user_name)
-        return user["sys_id"] if user else ""
+        """The sys_id of the user with this `user_name` ("" when none has it).
+
+        Every write asks this for its author; the answer found last is reused while that row
+        still carries the name (user names are unique on an instance), instead of scanning the
+        user table each time.
+        """
+        with self._lock:
+            known = self._user_ids.get(user_name)
+            if known is not None and self.tables["sys_user"].get(known, {}).get("user_name") == user_name:
+                return known
+            user = self.find_one("sys_user", user_name=user_name)
+            if user is None:
+                return ""
+            self._user_ids[user_name] = user["sys_id"]
+            return user["sys_id"]
 
     # reading ---------------------------------------------------------------------------------
     def referenced(self, column: Column, sys_id: str) -> tuple[str, dict] | None:

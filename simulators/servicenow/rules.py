@@ -196,15 +196,11 @@ def set_sla_status(store, task_sys_id: str, kind: str, *, stage: str, has_breach
 def track_slas(store, table_name: str, before: dict, after: dict, stamp: str) -> None:
     """Move SLA stages on state and assignment changes, measuring wall-clock time."""
     task_id = after["sys_id"]
-    now = _parse(stamp)
+    now = None
     for kind in ("response", "resolution"):
         row = store.tables["task_sla"].get(sla_row_id(task_id, kind))
         if row is None or row["stage"] in ("cancelled",):
             continue
-        definition = store.tables["contract_sla"].get(row["sla"], {})
-        target = _minutes(definition.get("duration", "")) or 1
-        started = _parse(row.get("start_time", "")) or now
-        elapsed = max(0.0, (now - started).total_seconds() / 60)
         stage = row["stage"]
         if kind == "response":
             if after.get("assigned_to") and not before.get("assigned_to") and stage != "completed":
@@ -220,6 +216,13 @@ def track_slas(store, table_name: str, before: dict, after: dict, stamp: str) ->
                     state, "in_progress")
             else:
                 stage = "completed" if state in INACTIVE_STATES[table_name] else "in_progress"
+        # the clock is read only for a stage that moves: most writes move none, and parsing the
+        # timestamps was most of this function's cost
+        now = now or _parse(stamp)
+        definition = store.tables["contract_sla"].get(row["sla"], {})
+        target = _minutes(definition.get("duration", "")) or 1
+        started = _parse(row.get("start_time", "")) or now
+        elapsed = max(0.0, (now - started).total_seconds() / 60)
         breached = row["has_breached"] == "true" or elapsed > target
         set_sla_status(store, task_id, kind, stage=stage, has_breached=breached,
                        percentage=100.0 * elapsed / target, time_left_min=max(0.0, target - elapsed),
