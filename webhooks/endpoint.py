@@ -8,12 +8,13 @@ any other event is committed to the inbox; then the answer. Every answer is coun
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.events import TicketEvent
@@ -43,15 +44,26 @@ def receive_webhook(connection_id: str):
     if connection is None or connection.tool not in TOOLS:
         # The id comes from the caller: it is neither logged in full nor used as a metric label.
         log.warning("webhook.unknown_connection", extra={"connection": connection_id[:64]})
-        WEBHOOKS.labels("-", "unknown_connection").inc()
+        _received("-", "unknown_connection").inc()
         return _error(404, "unknown_connection", "no connection with this id is configured")
     started = time.perf_counter()
     try:
         outcome, response = _receive(runtime, connection)
     finally:
-        WEBHOOK_SECONDS.labels(connection.id).observe(time.perf_counter() - started)
-    WEBHOOKS.labels(connection.id, outcome).inc()
+        _answer_seconds(connection.id).observe(time.perf_counter() - started)
+    _received(connection.id, outcome).inc()
     return response
+
+
+# The labelled children are looked up once: `labels()` takes a lock and builds a key every call.
+@functools.cache
+def _received(connection_id: str, outcome: str):
+    return WEBHOOKS.labels(connection_id, outcome)
+
+
+@functools.cache
+def _answer_seconds(connection_id: str):
+    return WEBHOOK_SECONDS.labels(connection_id)
 
 
 def _receive(runtime, connection: ConnectionSettings) -> tuple[str, Response | tuple]:
@@ -71,8 +83,9 @@ def _receive(runtime, connection: ConnectionSettings) -> tuple[str, Response | t
         return "too_large", _too_large(context, limits.max_body_bytes)
     if len(body) > limits.max_body_bytes:
         return "too_large", _too_large(context, limits.max_body_bytes)
-    if not _declares_json(request.mimetype):
-        log.warning("webhook.unsupported_media", extra={**context, "content_type": request.mimetype[:100]})
+    mimetype = _mimetype(request.environ.get("CONTENT_TYPE", ""))
+    if not _declares_json(mimetype):
+        log.warning("webhook.unsupported_media", extra={**context, "content_type": mimetype[:100]})
         return "unsupported_media", _error(415, "unsupported_media", "send the event as application/json")
 
     try:
@@ -100,18 +113,18 @@ def _receive(runtime, connection: ConnectionSettings) -> tuple[str, Response | t
 
     if isinstance(parsed, Ignored):
         log.info("webhook.ignored", extra={**context, "reason": parsed.reason})
-        return "ignored", (jsonify(status="ignored", reason=parsed.reason), 200)
+        return "ignored", _json(200, status="ignored", reason=parsed.reason)
     if isinstance(parsed, Unsupported):
         logging.getLogger(f"xla.webhooks.{connection.tool}.unsupported").info(
             "webhook.unsupported", extra={**context, "reason": parsed.reason})
-        return "unsupported", (jsonify(status="unsupported", reason=parsed.reason), 200)
+        return "unsupported", _json(200, status="unsupported", reason=parsed.reason)
     if isinstance(parsed, Unrecognised):
         return _quarantine(runtime, connection, parsed, body)
     if limits.drop_own_events and _is_own_write(runtime, connection, tool, payload):
         # The worker's loop guard would drop it on the same rule; dropping it here saves the inbox
         # row and the job. Counted and logged as the worker does, so dashboards keep their meaning.
         count_drop(connection.id, "own_actor", ticket=parsed.ticket_key, delivery=parsed.delivery_id, at="webhook")
-        return "own_write", (jsonify(status="ignored", reason="own_write"), 200)
+        return "own_write", _json(200, status="ignored", reason="own_write")
     return _store(connection, parsed)
 
 
@@ -119,22 +132,32 @@ def _is_own_write(runtime, connection: ConnectionSettings, tool, payload) -> boo
     """Whether the payload's actor is the connection's integration user, as far as this process
     knows without asking the ITSM: the configured login and an identity already fetched. When
     neither names the actor the event is stored, and the worker decides with the full identity."""
-    names = integration_names(runtime.known_identity(connection.id), connection.auth.user)
+    names = _integration_names(connection.id, runtime.known_identity(connection.id), connection.auth.user)
     return bool(names) and names_integration_user(tool.actor_ids(payload, connection.deployment), names)
 
 
+@functools.lru_cache(maxsize=64)
+def _integration_names(connection_id: str, identity, configured_user: str | None) -> frozenset[str]:
+    # Keyed by the identity too: once the process has fetched it, the next delivery uses it.
+    return integration_names(identity, configured_user)
+
+
 def _store(connection: ConnectionSettings, event: TicketEvent) -> tuple[str, Response | tuple]:
-    context = {"connection": connection.id, "delivery": event.delivery_id, "ticket": event.ticket_key}
     try:
         is_new = _inbox_writer().store(event)
     except InboxUnavailable as exc:
-        log.error("webhook.store_failed", extra={**context, "error": str(exc)})
+        log.error("webhook.store_failed", extra={"connection": connection.id, "delivery": event.delivery_id,
+                                                 "ticket": event.ticket_key, "error": str(exc)})
         return "unavailable", _unavailable("the event could not be stored; send it again")
-    if is_new:
-        log.info("webhook.stored", extra={**context, "lifecycle": [step.value for step in event.lifecycle]})
-        return "stored", (jsonify(status="stored", delivery_id=event.delivery_id), 202)
-    log.info("webhook.duplicate", extra=context)
-    return "duplicate", (jsonify(status="duplicate", delivery_id=event.delivery_id), 202)
+    # The level is checked before the record's fields are gathered: at WARNING this costs nothing.
+    if log.isEnabledFor(logging.INFO):
+        context = {"connection": connection.id, "delivery": event.delivery_id, "ticket": event.ticket_key}
+        if is_new:
+            log.info("webhook.stored", extra={**context, "lifecycle": [step.value for step in event.lifecycle]})
+        else:
+            log.info("webhook.duplicate", extra=context)
+    return ("stored", _json(202, status="stored", delivery_id=event.delivery_id)) if is_new else (
+        "duplicate", _json(202, status="duplicate", delivery_id=event.delivery_id))
 
 
 def _quarantine(runtime, connection: ConnectionSettings, parsed: Unrecognised,
@@ -175,8 +198,20 @@ def _declares_json(mimetype: str) -> bool:
     return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
+def _mimetype(content_type: str) -> str:
+    """The media type of a Content-Type value, lower case, without its parameters."""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def _json(http_status: int, /, **fields) -> Response:
+    """A JSON answer with the bytes `jsonify` makes (sorted keys, compact, a final newline),
+    without the app's JSON provider and response lookups each call."""
+    return Response(json.dumps(fields, sort_keys=True, separators=(",", ":")) + "\n", status=http_status,
+                    mimetype="application/json")
+
+
 def _error(status: int, code: str, message: str, **more) -> tuple[Response, int]:
-    return jsonify(error=code, message=message, **more), status
+    return _json(status, error=code, message=message, **more), status
 
 
 def _too_large(context: dict, limit: int) -> tuple[Response, int]:
