@@ -106,6 +106,8 @@ def wait_until_idle(sim: SimulatorProcess, timeout_s: float = 120.0) -> None:
 
 
 def measure(args) -> dict:
+    # the option is left out at its default so the script also measures a simulator from
+    # before it existed (the "before" figures)
     extra = QUIET_WORLD + (("--webhook-senders", str(args.webhook_senders))
                            if args.webhook_senders != 1 else ())
     endpoint = BareEndpoint()
