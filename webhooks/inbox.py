@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, DateTime
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +46,8 @@ PROCESS_EVENT_JOB = "process_event"
 DEFAULT_MAX_ATTEMPTS = 8  # jobs.queue.enqueue's default
 # Rows per INSERT: SQLite builds before 3.32 allow 999 parameters in one statement.
 _ROWS_PER_STATEMENT = 90
+# SQLite picks rowids at random only once the largest one is 2**63 - 1; far below, ids stay in sequence.
+_RANDOM_ROWIDS_FROM = 2 ** 62
 
 
 class InboxUnavailable(Exception):
@@ -75,25 +77,33 @@ def store_events(session: Session, events: Sequence[TicketEvent], *, max_attempt
     return _store_on(session.connection(), events, max_attempts)
 
 
-def _store_on(connection, events: Sequence[TicketEvent], max_attempts: int | None) -> list[bool]:
-    """`store_events` on a SQLAlchemy Connection whose transaction has begun (on SQLite: the write lock)."""
+def _store_on(connection, events: Sequence[TicketEvent], max_attempts: int | None,
+              encoded: Sequence[str] | None = None) -> list[bool]:
+    """`store_events` on a SQLAlchemy Connection whose transaction has begun (on SQLite: the write
+    lock). `encoded[i]`, when given, is `encode_event(events[i])`."""
     if not events:
         return []
     statements = _statements(connection.dialect)
     cursor = connection.connection.cursor()
     try:
-        return _store_with_cursor(cursor, statements, events, max_attempts)
+        return _store_with_cursor(cursor, statements, events,
+                                  encoded if encoded is not None else [encode_event(event) for event in events],
+                                  max_attempts)
     finally:
         cursor.close()
 
 
-def _store_with_cursor(cursor, statements: "_Statements", events: Sequence[TicketEvent],
+def encode_event(event: TicketEvent) -> str:
+    """The JSON text of `event` as the inbox row and the job's payload hold it."""
+    return json.dumps(event.to_json())
+
+
+def _store_with_cursor(cursor, statements: "_Statements", events: Sequence[TicketEvent], encoded: Sequence[str],
                        max_attempts: int | None) -> list[bool]:
     now = utcnow()
     first_seen: dict[tuple[str, str], int] = {}
     for position, event in enumerate(events):
         first_seen.setdefault((event.connection_id, event.delivery_id), position)
-    encoded = {position: json.dumps(events[position].to_json()) for position in first_seen.values()}
     received_at = statements.received_at(now)
     rows = [(events[position].connection_id, events[position].delivery_id, events[position].ticket_key,
              encoded[position], received_at) for position in first_seen.values()]
@@ -162,28 +172,53 @@ def _build_statements(dialect) -> _Statements:
                                 ("connection_id", "delivery_id", "ticket_key", "event", "received_at")) + ", 0)"
     insert_inbox_sql = functools.lru_cache(maxsize=64)(lambda count: (
         "INSERT INTO inbox_events (connection_id, delivery_id, ticket_key, event, received_at, duplicates) VALUES "
-        + ", ".join([inbox_row] * count) + " ON CONFLICT (connection_id, delivery_id) DO NOTHING"
-        + (" RETURNING id, connection_id, delivery_id" if postgres else "")))
+        + ", ".join([inbox_row] * count)
+        + " ON CONFLICT (connection_id, delivery_id) DO NOTHING RETURNING id, connection_id, delivery_id"))
+
+    plain_insert_inbox_sql = functools.lru_cache(maxsize=64)(lambda count: (
+        "INSERT INTO inbox_events (connection_id, delivery_id, ticket_key, event, received_at, duplicates) VALUES "
+        + ", ".join([inbox_row] * count)))
+    stored_ids_sql = functools.lru_cache(maxsize=64)(lambda count: (
+        "SELECT json_group_array(json_array(id, connection_id, delivery_id)) FROM inbox_events "
+        "WHERE (connection_id, delivery_id) IN (VALUES " + ", ".join([f"({mark}, {mark})"] * count) + ")"))
+
+    def stored_ids(cursor, rows: list[tuple]) -> dict[tuple[str, str], int]:
+        """The ids of the rows among `rows` that are in the inbox, in one row back."""
+        cursor.execute(stored_ids_sql(len(rows)), [value for row in rows for value in row[:2]])
+        return {(connection_id, delivery_id): row_id
+                for row_id, connection_id, delivery_id in json.loads(cursor.fetchone()[0])}
+
+    integrity_error = dialect.dbapi.IntegrityError
 
     def insert_inbox(cursor, rows: list[tuple]) -> dict[tuple[str, str], int]:
+        inserted = {}
         if postgres:
-            inserted = {}
             for chunk in _chunks(rows):
                 cursor.execute(insert_inbox_sql(len(chunk)), [value for row in chunk for value in row])
                 inserted.update({(connection_id, delivery_id): row_id
                                  for row_id, connection_id, delivery_id in cursor.fetchall()})
             return inserted
-        # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so the rows above the
-        # highest id before the insert are this insert's. One row back instead of one per event:
-        # each row a statement returns is a step that hands the interpreter lock away.
-        cursor.execute("SELECT coalesce(max(id), 0) FROM inbox_events")
-        highest = cursor.fetchone()[0]
+        # SQLite: each statement step hands the interpreter lock away (and each row RETURNING gives
+        # is a step), so the usual batch is one plain INSERT. The transaction holds the write lock
+        # and SQLite gives each new row the largest rowid + 1, so the rows of one INSERT get
+        # consecutive ids ending at `lastrowid` (sqlite.org/autoinc.html).
         for chunk in _chunks(rows):
-            cursor.execute(insert_inbox_sql(len(chunk)), [value for row in chunk for value in row])
-        cursor.execute("SELECT json_group_array(json_array(id, connection_id, delivery_id)) FROM inbox_events "
-                       "WHERE id > ?", (highest,))
-        return {(connection_id, delivery_id): row_id
-                for row_id, connection_id, delivery_id in json.loads(cursor.fetchone()[0])}
+            try:
+                cursor.execute(plain_insert_inbox_sql(len(chunk)), [value for row in chunk for value in row])
+            except integrity_error:
+                # A redelivery of a stored event: the statement was undone; insert the others only.
+                known = stored_ids(cursor, chunk)
+                chunk = [row for row in chunk if (row[0], row[1]) not in known]
+                if not chunk:
+                    continue
+                cursor.execute(plain_insert_inbox_sql(len(chunk)), [value for row in chunk for value in row])
+            last = cursor.lastrowid
+            if last is not None and len(chunk) <= last < _RANDOM_ROWIDS_FROM:
+                inserted.update({(row[0], row[1]): last - len(chunk) + 1 + offset
+                                 for offset, row in enumerate(chunk)})
+            else:  # ids no longer in sequence: ask for them
+                inserted.update(stored_ids(cursor, chunk))
+        return inserted
 
     @functools.lru_cache(maxsize=8)
     def job_columns(names: tuple[str, ...]) -> tuple[str, Callable]:
@@ -211,7 +246,10 @@ def _converter(column, dialect) -> Callable[[Any], Any]:
     if isinstance(column.type, JSON):
         return lambda value: value if isinstance(value, _Encoded) or value is None else json.dumps(value)
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process if process is not None else (lambda value: value)
+    if process is None:
+        return lambda value: value
+    # A batch's rows share one `now`: its text form (SQLite datetimes) is made once, not per row.
+    return functools.lru_cache(maxsize=8)(process) if isinstance(column.type, DateTime) else process
 
 
 def _chunks(rows: list) -> list[list]:
@@ -264,24 +302,29 @@ class SqliteWriterTurn:
 
 
 class _Waiting:
-    """One request's event, and the lock it waits on: held from creation, released by the writer."""
+    """One request's event, its JSON text, and the lock it waits on (held from creation).
 
-    __slots__ = ("event", "done", "finished", "stored", "error")
+    The writer thread settles it (new, duplicate or failed) and then releases it: the request
+    thread reads the outcome only after the release.
+    """
+
+    __slots__ = ("event", "encoded", "done", "settled", "stored", "error")
 
     def __init__(self, event: TicketEvent):
         self.event = event
+        # Serialised here, in the request thread, not while the writer holds the database.
+        self.encoded = encode_event(event)
         # A plain lock, not a threading.Event: creating, releasing and waiting on it stays in C.
         self.done = threading.Lock()
         self.done.acquire()
-        self.finished = False   # touched by the writer thread only
+        self.settled = False    # touched by the writer thread only
         self.stored: bool | None = None
         self.error: BaseException | None = None
 
-    def finish(self, stored: bool | None = None, error: BaseException | None = None) -> None:
-        if not self.finished:
-            self.finished = True
+    def settle(self, stored: bool | None = None, error: BaseException | None = None) -> None:
+        if not self.settled:
+            self.settled = True
             self.stored, self.error = stored, error
-            self.done.release()
 
 
 class InboxWriter:
@@ -319,6 +362,8 @@ class InboxWriter:
             raise InboxUnavailable("the inbox did not commit in time")
         if waiting.error is not None:
             raise InboxUnavailable(type(waiting.error).__name__) from waiting.error
+        if not waiting.settled:  # released with no outcome: a bug, never a 202
+            raise InboxUnavailable("the inbox writer gave no outcome")
         return bool(waiting.stored)
 
     def _ensure_running(self) -> None:
@@ -337,8 +382,7 @@ class InboxWriter:
 
     def _run(self, waiting: queue.SimpleQueue) -> None:
         while True:
-            first = waiting.get()
-            batch = [first]
+            batch = [waiting.get()]
             try:
                 # Wait for the turn before taking the rest: whatever arrives meanwhile rides along.
                 with self._turn:
@@ -353,13 +397,18 @@ class InboxWriter:
                     self._commit(batch)
             except BaseException as exc:  # never leave a request waiting on a dead thread
                 for item in batch:
-                    item.finish(error=exc)
+                    item.settle(error=exc)
                 log.exception("webhook.inbox_writer_failed")
+            # Released after the turn: the next writer need not wait for these threads' wake-ups.
+            for item in batch:
+                item.done.release()
 
     def _commit(self, batch: list[_Waiting]) -> None:
+        """Store `batch` in one transaction and settle each item (never releases them)."""
         try:
             with self._engine.connect() as connection, connection.begin():
-                results = _store_on(connection, [item.event for item in batch], self._max_attempts)
+                results = _store_on(connection, [item.event for item in batch], self._max_attempts,
+                                    [item.encoded for item in batch])
         except self._data_errors as exc:
             if len(batch) == 1:
                 self._fail(batch, exc)
@@ -372,10 +421,10 @@ class InboxWriter:
             self._fail(batch, exc)
             return
         for item, stored in zip(batch, results):
-            item.finish(stored=stored)
+            item.settle(stored=stored)
 
     @staticmethod
     def _fail(batch: list[_Waiting], exc: BaseException) -> None:
         log.error("webhook.inbox_commit_failed", extra={"error": type(exc).__name__, "events": len(batch)})
         for item in batch:
-            item.finish(error=exc)
+            item.settle(error=exc)
