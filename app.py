@@ -28,10 +28,12 @@ def create_app(config=None) -> Flask:
     from ops.logging import configure_logging, secret_env_names
     from runtime import Runtime
     from surveys.web import blueprint as survey_blueprint
+    from webhooks.endpoint import SessionsOutsideWebhooks
     from webhooks.endpoint import blueprint as webhook_blueprint
 
     settings = _settings_from(config)
     app = Flask(__name__)
+    app.session_interface = SessionsOutsideWebhooks()
     app.config["MAX_CONTENT_LENGTH"] = settings.webhooks.max_body_bytes
     configure_logging(settings.service.log_level, settings.service.log_format, secret_env_names(settings))
     app.config["SECRET_KEY"] = os.environ.get(settings.service.secret_key_env)
