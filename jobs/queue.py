@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.clock import as_utc, utcnow
@@ -119,17 +119,24 @@ def claim_next_job(sessions: sessionmaker[Session], worker_id: str, lease_s: flo
     with transaction(sessions) as session:
         row = session.execute(statements.claim, {"now": now, "lease_until": now + timedelta(seconds=lease_s),
                                                  "worker": worker_id}).first()
-        if row is None:
-            return None
-        return ClaimedJob(id=row.id, kind=row.kind, payload=dict(row.payload), connection_id=row.connection_id,
-                          ticket_key=row.ticket_key, attempt=row.attempts, max_attempts=row.max_attempts,
-                          created_at=as_utc(row.created_at), claimed_at=claimed_at)
+        return None if row is None else _claimed(row, claimed_at)
+
+
+def _claimed(row, claimed_at: float) -> ClaimedJob:
+    return ClaimedJob(id=row.id, kind=row.kind, payload=dict(row.payload), connection_id=row.connection_id,
+                      ticket_key=row.ticket_key, attempt=row.attempts, max_attempts=row.max_attempts,
+                      created_at=as_utc(row.created_at), claimed_at=claimed_at)
 
 
 @dataclass(frozen=True)
 class _ClaimStatements:
     peek: Any    # the id of a claimable job, if any (read only)
     claim: Any   # leases that job and returns its row
+
+
+def _claimed_columns(jobs) -> tuple:
+    return (jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.connection_id, jobs.c.ticket_key, jobs.c.attempts,
+            jobs.c.max_attempts, jobs.c.created_at)
 
 
 @functools.cache
@@ -157,14 +164,36 @@ def _claim_statements(dialect: str, kinds: tuple[str, ...]) -> _ClaimStatements:
              .where(jobs.c.id == pick.scalar_subquery(), jobs.c.state == "queued")
              .values(state="leased", attempts=jobs.c.attempts + 1, lease_until=bindparam("lease_until"),
                      leased_by=bindparam("worker"))
-             .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.connection_id, jobs.c.ticket_key,
-                        jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at))
+             .returning(*_claimed_columns(jobs)))
     return _ClaimStatements(peek=peek, claim=claim)
 
 
+@functools.cache
+def _follow_up_statement(dialect: str):
+    """Lease the oldest unfinished job of one ticket, when it is queued, urgent and due."""
+    jobs = Job.__table__
+    older = jobs.alias("older")
+    ticket_next = (select(func.min(older.c.id))
+                   .where(older.c.connection_id == bindparam("connection"), older.c.ticket_key == bindparam("ticket"),
+                          older.c.state.in_(("queued", "leased")))
+                   .scalar_subquery())
+    return (update(jobs)
+            .where(jobs.c.id == ticket_next, jobs.c.state == "queued", jobs.c.priority == 0,
+                   jobs.c.next_run_at <= bindparam("now"))
+            .values(state="leased", attempts=jobs.c.attempts + 1, lease_until=bindparam("lease_until"),
+                    leased_by=bindparam("worker"))
+            .returning(*_claimed_columns(jobs)))
+
+
 def complete_job(sessions: sessionmaker[Session], job: ClaimedJob, outcome: str,
-                 apply: Callable[[Session], None] | None = None) -> None:
+                 apply: Callable[[Session], None] | None = None, *,
+                 follow_up: tuple[str, float] | None = None) -> ClaimedJob | None:
     """Mark `job` done with `outcome`, applying `apply(session)` in the same transaction.
+
+    With `follow_up=(worker_id, lease_s)`, the same transaction also leases the ticket's next job
+    when it is urgent (priority 0: the write this decision just queued, a survey) and due, and
+    returns it: the worker goes on with it at once instead of paying a claim of its own. The
+    ticket's order is unchanged (its next job is the one leased). Returns None otherwise.
 
     Raises LeaseLost (and commits nothing) when the job was taken over by another worker.
     """
@@ -173,6 +202,16 @@ def complete_job(sessions: sessionmaker[Session], job: ClaimedJob, outcome: str,
                last_error=None)
         if apply is not None:
             apply(session)
+        if follow_up is None or job.ticket_key is None:
+            return None
+        worker_id, lease_s = follow_up
+        claimed_at = time.monotonic()
+        now = utcnow()
+        statement = _follow_up_statement(session.get_bind().dialect.name)
+        row = session.execute(statement, {"now": now, "lease_until": now + timedelta(seconds=lease_s),
+                                          "worker": worker_id, "connection": job.connection_id,
+                                          "ticket": job.ticket_key}).first()
+        return None if row is None else _claimed(row, claimed_at)
 
 
 def fail_job(sessions: sessionmaker[Session], job: ClaimedJob, error: str, *, retryable: bool,
@@ -201,6 +240,15 @@ def fail_job(sessions: sessionmaker[Session], job: ClaimedJob, error: str, *, re
     with transaction(sessions) as session:
         _fence(session, job, **values)
     return new_state
+
+
+def release_job(sessions: sessionmaker[Session], job: ClaimedJob) -> None:
+    """Give a leased job back unrun (a worker stopping): queued again at once, its attempt returned."""
+    with transaction(sessions) as session:
+        try:
+            _fence(session, job, state="queued", attempts=job.attempt - 1, lease_until=None, leased_by=None)
+        except LeaseLost:
+            pass  # already taken over: nothing to give back
 
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float) -> float:

@@ -15,7 +15,7 @@ import time
 from connectors.errors import CircuitOpen, ConnectorError
 from connectors.http import guard_writes
 from jobs.queue import (ClaimedJob, LeaseLost, claim_next_job, complete_job, default_worker_id, extend_lease,
-                        fail_job)
+                        fail_job, release_job)
 from jobs.registry import handler_for
 from ops.metrics import JOB_SECONDS, JOBS_FINISHED
 from runtime import Runtime
@@ -60,11 +60,22 @@ def work_loop(runtime: Runtime, worker_id: str, stop: threading.Event, once: boo
                 return
             stop.wait(settings.poll_interval_s)
             continue
-        run_job(runtime, job)
+        # A job's completion may lease its ticket's next urgent job (the write it planned): that
+        # one runs at once, without a claim of its own.
+        while job is not None:
+            follow_up: list[ClaimedJob] = []
+            run_job(runtime, job, follow_up=(worker_id, follow_up))
+            job = follow_up[0] if follow_up and not stop.is_set() else None
+            if follow_up and job is None:
+                release_job(runtime.sessions, follow_up[0])
 
 
-def run_job(runtime: Runtime, job: ClaimedJob) -> str:
-    """Run one claimed job to an outcome; returns the outcome or the new state after a failure."""
+def run_job(runtime: Runtime, job: ClaimedJob, *, follow_up: tuple[str, list[ClaimedJob]] | None = None) -> str:
+    """Run one claimed job to an outcome; returns the outcome or the new state after a failure.
+
+    With `follow_up=(worker_id, found)`, a successful completion also leases the ticket's next
+    urgent job for `worker_id` and appends it to `found`: the caller must run or release it.
+    """
     settings = runtime.settings.worker
     context = {"job": job.id, "kind": job.kind, "attempt": job.attempt, "connection": job.connection_id,
                "ticket": job.ticket_key}
@@ -74,7 +85,10 @@ def run_job(runtime: Runtime, job: ClaimedJob) -> str:
         # every write to an ITSM first renews the lease, which fails once another worker took over.
         with guard_writes(LeaseCheck(runtime, job)):
             result = handler_for(job.kind)(runtime, job)
-        complete_job(runtime.sessions, job, result.outcome, result.apply)
+        next_job = complete_job(runtime.sessions, job, result.outcome, result.apply,
+                                follow_up=(follow_up[0], settings.lease_s) if follow_up else None)
+        if next_job is not None:
+            follow_up[1].append(next_job)
         JOBS_FINISHED.labels(job.kind, result.outcome).inc()
         log.info("job.done", extra={**context, "outcome": result.outcome})
         return result.outcome

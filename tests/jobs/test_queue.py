@@ -154,3 +154,37 @@ def test_writes_and_surveys_go_ahead_of_new_events_but_never_ahead_of_their_tick
         order.append(job.payload["key"])
         complete_job(sessions, job, "done")
     assert order == ["survey-c", "event-a", "write-a", "event-b"]
+
+
+def test_completion_leases_the_write_it_queued_and_nothing_out_of_order(sessions):
+    add(sessions, "event-a1", ticket="A")
+    add(sessions, "event-b1", ticket="B")
+    job = claim_next_job(sessions, "w", 30)
+    assert job.payload["key"] == "event-a1"
+    queue_write = lambda session: enqueue(session, NewJob("write_back", "write-a1", {"key": "write-a1"},  # noqa: E731
+                                                          connection_id="c", ticket_key="A"))
+    follow = complete_job(sessions, job, "decided", queue_write, follow_up=("w", 30))
+    assert follow is not None and follow.payload["key"] == "write-a1" and follow.attempt == 1
+    assert states(sessions)["write-a1"] == ("leased", 1)
+    # The write done, the ticket has nothing urgent left; ticket B's event is not taken this way.
+    assert complete_job(sessions, follow, "written", follow_up=("w", 30)) is None
+    assert states(sessions)["event-b1"] == ("queued", 0)
+
+
+def test_a_next_event_of_the_ticket_is_not_taken_as_a_follow_up(sessions):
+    add(sessions, "event-a1", ticket="A")
+    add(sessions, "event-a2", ticket="A")
+    job = claim_next_job(sessions, "w", 30)
+    assert complete_job(sessions, job, "decided", follow_up=("w", 30)) is None
+    assert states(sessions)["event-a2"] == ("queued", 0)
+
+
+def test_a_released_job_is_queued_again_with_its_attempt_given_back(sessions):
+    from jobs.queue import release_job
+
+    add(sessions, "write-a1", kind="write_back")
+    job = claim_next_job(sessions, "w", 30)
+    release_job(sessions, job)
+    assert states(sessions)["write-a1"] == ("queued", 0)
+    again = claim_next_job(sessions, "w2", 30)
+    assert again.attempt == 1
