@@ -60,5 +60,7 @@ def within_write_budget(hour_start: datetime | None, writes_in_hour: int, now: d
 
 
 def count_drop(connection_id: str, reason: str, **context) -> None:
+    """Count a drop in `xla_loop_guard_total` and log it as `loop_guard.<reason>` (info)."""
     LOOP_GUARD.labels(connection_id, reason).inc()
-    log.info(f"loop_guard.{reason}", extra={"connection": connection_id, **context})
+    if log.isEnabledFor(logging.INFO):
+        log.info(f"loop_guard.{reason}", extra={"connection": connection_id, **context})
