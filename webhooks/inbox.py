@@ -146,12 +146,12 @@ class _Statements:
     received_at: Callable[[datetime], Any]  # a datetime as the driver stores it in this schema
 
 
-_BUILT: dict[tuple[str, str], _Statements] = {}
+_BUILT: dict[tuple[str, str, str], _Statements] = {}
 
 
 def _statements(dialect) -> _Statements:
-    """Built once per kind of database: under load, building SQL costs more than running it."""
-    key = (dialect.name, dialect.paramstyle)
+    """Built once per database and driver: under load, building SQL costs more than running it."""
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
     statements = _BUILT.get(key)
     if statements is None:
         statements = _BUILT.setdefault(key, _build_statements(dialect))
