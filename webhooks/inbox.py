@@ -10,11 +10,12 @@ waiting at that moment and stores them all in one transaction (group commit): wi
 deliveries is what lets ingest keep up under load. Each request thread waits for the commit of
 its own batch, so "stored before acknowledged" holds for every delivery.
 
-The statements are plain SQL on the driver's cursor, prepared once per dialect and batch shape.
-The writer thread runs them while sixteen request threads compete for the interpreter lock, so
-what it costs is Python work and, on SQLite, every step of a statement (each returned row is one),
-after which the thread must win the lock back. Hence a constant number of statements per batch,
-no ORM, and each event serialised to JSON once (the job's payload embeds the same text).
+The statements are plain SQL on the driver's cursor, built once per database and batch size.
+The writer thread runs them while the request threads compete for the interpreter lock, and on
+SQLite every step of a statement (each row it returns is one) lets the lock go, to be won back
+while the batch holds the database. Hence few statements per batch (on SQLite: BEGIN IMMEDIATE,
+one INSERT per table, COMMIT), no ORM, and each event serialised to JSON once, in its request
+thread (the job's payload embeds the same text).
 """
 from __future__ import annotations
 
