@@ -59,7 +59,8 @@ def receive_webhook(connection_id: str):
 
 class SessionsOutsideWebhooks(SecureCookieSessionInterface):
     """Flask's cookie sessions everywhere but on webhook deliveries, which carry no cookie and
-    never use a session: opening one builds a signer per request, a tenth of a delivery's CPU."""
+    never use a session: opening one builds a signer per request, about a tenth of the
+    application's CPU per delivery."""
 
     def open_session(self, app, request):
         if request.path.startswith(WEBHOOK_PATH_PREFIX):
