@@ -66,14 +66,17 @@ class ServiceTuning:
     requests_per_second: float = 1000.0
     burst: int = 200
     log_level: str = "WARNING"
+    # None: a SQLite file in the run's folder. A postgresql:// URL: a fresh schema of that
+    # database, made for the run and dropped after it.
+    postgres_url: str | None = None
 
 
-def service_config(workdir: Path, simulator_url: str, tuning: ServiceTuning) -> str:
+def service_config(workdir: Path, simulator_url: str, tuning: ServiceTuning, database_url: str | None = None) -> str:
     """The TOML the service runs with; secrets stay in environment variables."""
     return f'''# Written by bench/common.py for one benchmark run.
 [service]
 public_url = "http://127.0.0.1:8000"
-database_url = "sqlite:///{workdir / 'bench.db'}"
+database_url = "{database_url or f"sqlite:///{workdir / 'bench.db'}"}"
 log_level = "{tuning.log_level}"
 secret_key_env = "{_SECRET_ENVS['key']}"
 
@@ -121,6 +124,8 @@ class ServiceStack:
         self.seed = seed
         self.workdir = Path(tempfile.mkdtemp(prefix="xla-bench-"))
         self.database = self.workdir / "bench.db"
+        self.database_url: str | None = None  # set when the run uses a PostgreSQL schema
+        self._schema: str | None = None
         self.secrets = {"password": secrets.token_urlsafe(16), "agent": secrets.token_urlsafe(16),
                         "webhook": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
                         "key": secrets.token_urlsafe(32)}
@@ -154,7 +159,9 @@ class ServiceStack:
         if not self.with_service:
             return
         config = self.workdir / "config.toml"
-        config.write_text(service_config(self.workdir, self.simulator.url, self.tuning))
+        if self.tuning.postgres_url:
+            self.database_url = self._create_schema(self.tuning.postgres_url)
+        config.write_text(service_config(self.workdir, self.simulator.url, self.tuning, self.database_url))
         env = dict(os.environ, XLA_BRIDGE_CONFIG=str(config), PYTHONUNBUFFERED="1",
                    PROMETHEUS_MULTIPROC_DIR=str(self.workdir / "metrics"),
                    **{_SECRET_ENVS[name]: self.secrets[name] for name in _SECRET_ENVS})
@@ -204,6 +211,7 @@ class ServiceStack:
         if self.simulator is not None:
             self.simulator.stop()
             self.simulator = None
+        self._drop_schema()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _run_app(self, env: dict, log_name: str, *args: str) -> subprocess.Popen:
@@ -294,8 +302,30 @@ class ServiceStack:
         return self.simulator.deliveries()
 
     # -- the service -----------------------------------------------------------------------------
+    def _create_schema(self, postgres_url: str) -> str:
+        import psycopg
+
+        self._schema = f"xla_bench_{secrets.token_hex(4)}"
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA {self._schema}")
+        return f"{postgres_url}?options=-csearch_path%3D{self._schema}"
+
+    def _drop_schema(self) -> None:
+        import psycopg
+
+        if self._schema and self.tuning.postgres_url:
+            with psycopg.connect(self.tuning.postgres_url, autocommit=True) as connection:
+                connection.execute(f"DROP SCHEMA IF EXISTS {self._schema} CASCADE")
+            self._schema = None
+
     def query(self, sql: str, parameters: Iterable = ()) -> list[tuple]:
-        """Rows of a read-only query on the service's SQLite database."""
+        """Rows of a read-only query on the service's database (SQLite, or the run's schema)."""
+        if self._schema:
+            import psycopg
+
+            with psycopg.connect(self.tuning.postgres_url, autocommit=True) as connection:
+                connection.execute(f"SET search_path TO {self._schema}")
+                return list(connection.execute(sql.replace("?", "%s"), tuple(parameters)))
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=30)
         try:
             return list(connection.execute(sql, tuple(parameters)))

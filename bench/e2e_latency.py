@@ -325,8 +325,8 @@ def stage_breakdown(stack: ServiceStack, after_job_id: int) -> dict:
     return {name: summarize_ms(values) for name, values in stages.items()}
 
 
-def _moment(stored: str) -> datetime:
-    moment = datetime.fromisoformat(stored)
+def _moment(stored: str | datetime) -> datetime:
+    moment = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -361,7 +361,7 @@ def inbox_integrity(stack: ServiceStack) -> dict:
 def run(args) -> dict:
     load_at_start = [round(value, 2) for value in os.getloadavg()]
     tuning = ServiceTuning(worker_processes=args.workers, worker_concurrency=args.concurrency,
-                           poll_interval_s=args.poll_interval)
+                           poll_interval_s=args.poll_interval, postgres_url=args.postgres_url)
     stacks = {}
     if args.baseline_seconds > 0:
         with ServiceStack(tuning, with_service=False, simulator_args=SIMULATOR_ARGS,
@@ -428,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="`app.py worker` processes")
     parser.add_argument("--concurrency", type=int, default=2, help="job loops per worker process")
     parser.add_argument("--poll-interval", type=float, default=0.05, help="[worker] poll_interval_s")
+    parser.add_argument("--postgres-url", default=None, metavar="URL",
+                        help="run the service on this PostgreSQL database (a fresh schema, dropped after "
+                             "the run) instead of a SQLite file, e.g. postgresql://127.0.0.1:5432/test")
     parser.add_argument("--senders", type=int, default=8, help="driver threads sending the changes")
     parser.add_argument("--webhook-senders", type=int, default=4,
                         help="the simulator's deliveries in flight at once (its --webhook-senders)")
