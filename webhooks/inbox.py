@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import fcntl
 import functools
-import hashlib
 import json
 import logging
 import os
 import queue
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -277,9 +275,9 @@ class SqliteWriterTurn:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         if not database or database == ":memory:" or database.startswith("file:"):
             return cls(None)
-        # Beside nothing of the project's: a file in the temp folder named after the database path.
-        digest = hashlib.sha256(os.path.abspath(database).encode()).hexdigest()[:24]
-        return cls(os.path.join(tempfile.gettempdir(), f"xla-bridge-inbox-{digest}.lock"))
+        # Beside the database, as SQLite keeps its own -wal and -shm files: it goes with the
+        # database (a test's temporary folder, a volume) instead of piling up in the temp folder.
+        return cls(os.path.abspath(database) + "-inbox.lock")
 
     def __enter__(self):
         if self._lock_path is None:
