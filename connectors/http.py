@@ -62,6 +62,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 8.0
 MAX_REDIRECTS = 3
+# How often a call looks for a pause before going out (see `_wait_for_retry_after`).
+PAUSE_LOOKS = 3
 USER_AGENT = "xla-bridge-connector"
 
 
@@ -455,18 +457,23 @@ class HttpClient:
         """Hold this call until the wait the vendor last asked for has passed, as this process
         knows it or, while it knows of none, as another process recorded it in `shared_pauses`;
         a wait longer than one call's timeout is handed to the job layer as `RateLimited` without
-        calling at all."""
-        with self._resume_lock:
-            wait = self._resume_at - self._clock()
-        if wait <= 0 and self.shared_pauses is not None:
-            wait = self._shared_wait()
-        if wait <= 0:
-            return
-        if wait > self.limits.timeout_s:
-            raise errors.RateLimited(self._message(method, path, f"not sent: the instance asked us to wait "
-                                                                 f"{wait:.0f} s more"),
-                                     connection_id=self.connection_id, retry_after_s=wait)
-        self._sleep(wait)
+        calling at all.
+
+        After a wait it looks again: another process may have recorded a longer pause meanwhile
+        (a 429 of its own while this one slept), and a call sent then would land inside it. The
+        looks are bounded, so a clock that does not move cannot hold a call forever."""
+        for _ in range(PAUSE_LOOKS):
+            with self._resume_lock:
+                wait = self._resume_at - self._clock()
+            if wait <= 0 and self.shared_pauses is not None:
+                wait = self._shared_wait()
+            if wait <= 0:
+                return
+            if wait > self.limits.timeout_s:
+                raise errors.RateLimited(self._message(method, path, f"not sent: the instance asked us to wait "
+                                                                     f"{wait:.0f} s more"),
+                                         connection_id=self.connection_id, retry_after_s=wait)
+            self._sleep(wait)
 
     def _shared_wait(self) -> float:
         """The wait another process recorded for this connection, adopted as this process's own

@@ -7,6 +7,8 @@ the simulator's journal.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from connectors import make_connector
@@ -59,3 +61,35 @@ def test_a_short_wait_holds_the_other_process_until_it_has_passed(two_processes)
     [later] = calls_to(target, "GET", path)
     assert (refused["status"], later["status"]) == (429, 200)
     assert later["at"] - refused["at"] >= 1.0, "the second process's read waited for the end of the pause"
+
+
+def test_a_longer_pause_recorded_while_waiting_holds_the_call_until_its_end(two_processes, sqlite_url):
+    target, (first, second) = two_processes
+    key = a_ticket(first)
+    path = ticket_path(target, key)
+    target.clear_journal()
+    target.fault(status=429, retry_after=1, count=1, method="PATCH", path_prefix=path)
+    with pytest.raises(RateLimited):
+        first.add_internal_note(key, "Experience score 61", marker="xla:pause:2")
+    # While the second process waits out that second, another 429 (of a third process) asks for
+    # two seconds from now: the second process must look again before it calls.
+    engine = make_engine(sqlite_url)
+    pauses = ConnectionPauses(make_session_factory(engine))
+    client = second._http
+    waits: list[float] = []
+
+    def wait_while_another_process_is_refused(seconds: float) -> None:
+        if not waits:
+            pauses.pause(second.connection_id, 2.0)
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    client._sleep = wait_while_another_process_is_refused
+    try:
+        read(second, key)
+    finally:
+        engine.dispose()
+    [refused] = calls_to(target, "PATCH", path)
+    [later] = calls_to(target, "GET", path)
+    assert len(waits) == 2, f"one wait for the first pause, one for the longer one: {waits}"
+    assert later["at"] - refused["at"] >= 2.0, "the read waited for the end of the longer pause"

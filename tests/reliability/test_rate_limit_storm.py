@@ -30,6 +30,11 @@ SN = "snow"
 LOOPS = 2   # worker loops in all, whatever the layout
 RETRY_AFTER_S = 1
 LAYOUTS = {"one-process": 1, "two-processes": 2}   # name: worker processes sharing the LOOPS
+# How long the other process may still call after a refusal: the refused process's write of the
+# pause (a SQLite write transaction, which may queue behind the inbox and job completions) and a
+# call the other process had under way. A process ignoring the shared pause calls all through
+# the window (18 calls in six one-second windows in a run without it).
+SHARED_PAUSE_ALLOWANCE_S = 0.25
 
 
 @pytest.fixture(params=list(LAYOUTS), ids=list(LAYOUTS))
@@ -75,10 +80,19 @@ def test_retry_after_is_honoured_by_every_worker_loop(deployment_factory, proces
     print(f"\n429 storm figures ({processes} worker process(es)): calls {len(calls)}, refused {len(refusals)}, "
           f"calls inside a Retry-After window {sum(map(len, inside.values()))}")
     assert len(refusals) == 6
-    # The journal stamps a call when it has been answered, so a call another loop had already sent
-    # when the 429 came back may show up inside the window: one per other loop, at most.
-    crowded = {refusal: [(c["method"], c["path"]) for c in seen] for refusal, seen in inside.items()
-               if len(seen) > LOOPS - 1}
+    if processes == 1:
+        # The journal stamps a call when it has been answered, so a call another loop had already
+        # sent when the 429 came back may show up inside the window: one per other loop, at most.
+        crowded = {refusal: [(c["method"], c["path"]) for c in seen] for refusal, seen in inside.items()
+                   if len(seen) > LOOPS - 1}
+    else:
+        # Another process learns the wait from the database: until the refused process has
+        # committed it, that process's calls still go out. Past that allowance, none may arrive.
+        crowded = {refusal: [(c["method"], c["path"], round(c["at"] - at, 3)) for c in seen
+                             if c["at"] > at + SHARED_PAUSE_ALLOWANCE_S]
+                   for refusal, seen in inside.items()
+                   for at in [next(r["at"] for r in refusals if r["id"] == refusal)]}
+        crowded = {refusal: seen for refusal, seen in crowded.items() if seen}
     assert crowded == {}, f"calls sent while the Retry-After was running: {crowded}"
     assert not [key for key in deployment.job_states() if key[1] == "dead"]
     assert view.repeated_appends() == {} and view.identical_value_writes() == []
