@@ -134,9 +134,16 @@ class _ClaimStatements:
     claim: Any   # leases that job and returns its row
 
 
-def _claimed_columns(jobs) -> tuple:
-    return (jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.connection_id, jobs.c.ticket_key, jobs.c.attempts,
-            jobs.c.max_attempts, jobs.c.created_at)
+def _lease_where(*conditions):
+    """UPDATE leasing the queued job `conditions` pick (for :worker until :lease_until, its
+    attempt number raised), returning what a ClaimedJob holds."""
+    jobs = Job.__table__
+    return (update(jobs)
+            .where(*conditions, jobs.c.state == "queued")
+            .values(state="leased", attempts=jobs.c.attempts + 1, lease_until=bindparam("lease_until"),
+                    leased_by=bindparam("worker"))
+            .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.connection_id, jobs.c.ticket_key,
+                       jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at))
 
 
 @functools.cache
@@ -160,12 +167,7 @@ def _claim_statements(dialect: str, kinds: tuple[str, ...]) -> _ClaimStatements:
     if dialect == "postgresql":
         # Replicas skip rows another claim holds instead of queueing behind it.
         pick = pick.with_for_update(skip_locked=True)
-    claim = (update(jobs)
-             .where(jobs.c.id == pick.scalar_subquery(), jobs.c.state == "queued")
-             .values(state="leased", attempts=jobs.c.attempts + 1, lease_until=bindparam("lease_until"),
-                     leased_by=bindparam("worker"))
-             .returning(*_claimed_columns(jobs)))
-    return _ClaimStatements(peek=peek, claim=claim)
+    return _ClaimStatements(peek=peek, claim=_lease_where(jobs.c.id == pick.scalar_subquery()))
 
 
 @functools.cache
@@ -177,12 +179,7 @@ def _follow_up_statement(dialect: str):
                    .where(older.c.connection_id == bindparam("connection"), older.c.ticket_key == bindparam("ticket"),
                           older.c.state.in_(("queued", "leased")))
                    .scalar_subquery())
-    return (update(jobs)
-            .where(jobs.c.id == ticket_next, jobs.c.state == "queued", jobs.c.priority == 0,
-                   jobs.c.next_run_at <= bindparam("now"))
-            .values(state="leased", attempts=jobs.c.attempts + 1, lease_until=bindparam("lease_until"),
-                    leased_by=bindparam("worker"))
-            .returning(*_claimed_columns(jobs)))
+    return _lease_where(jobs.c.id == ticket_next, jobs.c.priority == 0, jobs.c.next_run_at <= bindparam("now"))
 
 
 def complete_job(sessions: sessionmaker[Session], job: ClaimedJob, outcome: str,

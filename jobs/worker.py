@@ -63,19 +63,17 @@ def work_loop(runtime: Runtime, worker_id: str, stop: threading.Event, once: boo
         # A job's completion may lease its ticket's next urgent job (the write it planned): that
         # one runs at once, without a claim of its own.
         while job is not None:
-            follow_up: list[ClaimedJob] = []
-            run_job(runtime, job, follow_up=(worker_id, follow_up))
-            job = follow_up[0] if follow_up and not stop.is_set() else None
-            if follow_up and job is None:
-                release_job(runtime.sessions, follow_up[0])
+            _, next_job = run_job(runtime, job, continue_as=worker_id)
+            if next_job is not None and stop.is_set():
+                release_job(runtime.sessions, next_job)
+                next_job = None
+            job = next_job
 
 
-def run_job(runtime: Runtime, job: ClaimedJob, *, follow_up: tuple[str, list[ClaimedJob]] | None = None) -> str:
-    """Run one claimed job to an outcome; returns the outcome or the new state after a failure.
-
-    With `follow_up=(worker_id, found)`, a successful completion also leases the ticket's next
-    urgent job for `worker_id` and appends it to `found`: the caller must run or release it.
-    """
+def run_job(runtime: Runtime, job: ClaimedJob, *, continue_as: str | None = None) -> tuple[str, ClaimedJob | None]:
+    """Run one claimed job to an outcome. Returns the outcome (or the new state after a failure)
+    and, with `continue_as` (a worker id), the ticket's next urgent job that the completion leased
+    to that worker, or None: the caller must run or release it."""
     settings = runtime.settings.worker
     context = {"job": job.id, "kind": job.kind, "attempt": job.attempt, "connection": job.connection_id,
                "ticket": job.ticket_key}
@@ -86,31 +84,29 @@ def run_job(runtime: Runtime, job: ClaimedJob, *, follow_up: tuple[str, list[Cla
         with guard_writes(LeaseCheck(runtime, job)):
             result = handler_for(job.kind)(runtime, job)
         next_job = complete_job(runtime.sessions, job, result.outcome, result.apply,
-                                follow_up=(follow_up[0], settings.lease_s) if follow_up else None)
-        if next_job is not None:
-            follow_up[1].append(next_job)
+                                follow_up=(continue_as, settings.lease_s) if continue_as else None)
         JOBS_FINISHED.labels(job.kind, result.outcome).inc()
         log.info("job.done", extra={**context, "outcome": result.outcome})
-        return result.outcome
+        return result.outcome, next_job
     except LeaseLost:
         JOBS_FINISHED.labels(job.kind, "lease_lost").inc()
         log.warning("job.lease_lost", extra=context)
-        return "lease_lost"
+        return "lease_lost", None
     except CircuitOpen as exc:
         state = _fail(runtime, job, exc, retryable=True, count_attempt=False)
         log.info("job.waiting_for_breaker", extra={**context, "retry_after_s": exc.retry_after_s})
-        return state
+        return state, None
     except ConnectorError as exc:
         state = _fail(runtime, job, exc, retryable=exc.retryable)
         level = logging.WARNING if state == "queued" else logging.ERROR
         log.log(level, "job.failed" if state == "queued" else "job.dead",
                 extra={**context, "error": type(exc).__name__, "detail": str(exc),
                        "retry_after_s": exc.retry_after_s})
-        return state
+        return state, None
     except Exception as exc:  # a bug or a poison payload: retried, then dead and replayable
         state = _fail(runtime, job, exc, retryable=True)
         log.exception("job.crashed" if state == "queued" else "job.dead", extra=context)
-        return state
+        return state, None
     finally:
         JOB_SECONDS.labels(job.kind).observe(time.monotonic() - started)
 
