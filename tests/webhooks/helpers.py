@@ -7,9 +7,13 @@ expected meaning, and its processing job is queued.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import requests
 
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
@@ -45,6 +49,22 @@ def app_config(database_url: str, *, webhooks: dict | None = None, connections: 
     if webhooks:
         config["webhooks"] = webhooks
     return config
+
+
+def post_jira_all_at_once(work: list[tuple[str, str, bytes]]) -> list[requests.Response]:
+    """POST each (server url, delivery id, body) as a signed Jira delivery to connection `jira`,
+    all released at the same moment from threads of their own; the answers, in order."""
+    start = threading.Barrier(len(work))
+
+    def post(item):
+        url, identifier, body = item
+        start.wait(10)
+        return requests.post(f"{url}/webhooks/jira", data=body, timeout=30, headers={
+            "Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": identifier,
+            "X-Hub-Signature": sign_jira_body(body, JIRA_SECRET)})
+
+    with ThreadPoolExecutor(max_workers=len(work)) as pool:
+        return list(pool.map(post, work))
 
 
 def fixture_body(tool: str, name: str) -> bytes:

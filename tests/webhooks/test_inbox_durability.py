@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +10,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
 
 from storage.models import InboxEvent, Job
-from tests.webhooks.helpers import JIRA_SECRET, WebhookSender, counted, fixture_body
+from tests.webhooks.helpers import JIRA_SECRET, WebhookSender, counted, fixture_body, post_jira_all_at_once
 from webhooks.jira.parse import EVENT_HANDLERS
 from webhooks.jira.verify import sign_jira_body
 from webhooks.quarantine import replay_quarantined
@@ -91,17 +90,8 @@ def test_concurrent_deliveries_over_http_are_each_stored_once(app, serve):
 
 def post_together(url: str, deliveries: list[tuple[str, bytes]]) -> list[int]:
     """Post signed Jira deliveries from one thread each, released at the same moment; the statuses."""
-    start = threading.Barrier(len(deliveries))
-
-    def post(item):
-        identifier, body = item
-        start.wait(10)
-        return requests.post(f"{url}/webhooks/jira", data=body, timeout=30, headers={
-            "Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": identifier,
-            "X-Hub-Signature": sign_jira_body(body, JIRA_SECRET)}).status_code
-
-    with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
-        return list(pool.map(post, deliveries))
+    return [answer.status_code for answer in post_jira_all_at_once(
+        [(url, identifier, body) for identifier, body in deliveries])]
 
 
 def test_one_failed_batch_fails_only_its_own_requests(app, serve):
@@ -169,17 +159,7 @@ def test_two_workers_on_one_sqlite_file_store_every_delivery_once(make_app, serv
         payload = dict(template, timestamp=template["timestamp"] + number)
         deliveries.append((f"two-workers-{number}", json.dumps(payload).encode()))
     work = [(url, identifier, body) for identifier, body in deliveries for url in urls]  # each to both
-    start = threading.Barrier(len(work))
-
-    def post(item):
-        url, identifier, body = item
-        start.wait(10)
-        return requests.post(f"{url}/webhooks/jira", data=body, timeout=30, headers={
-            "Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": identifier,
-            "X-Hub-Signature": sign_jira_body(body, JIRA_SECRET)}).json()["status"]
-
-    with ThreadPoolExecutor(max_workers=len(work)) as pool:
-        statuses = list(pool.map(post, work))
+    statuses = [answer.json()["status"] for answer in post_jira_all_at_once(work)]
     assert sorted(statuses) == ["duplicate"] * 12 + ["stored"] * 12
     app = make_app(database_url=webhook_db_url)
     sender = WebhookSender(app, app.test_client())

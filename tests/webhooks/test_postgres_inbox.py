@@ -6,13 +6,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from domain.events import Lifecycle, TicketEvent
 from storage.db import make_engine, make_session_factory, transaction
-from tests.webhooks.helpers import JIRA_SECRET, WebhookSender, fixture_body
+from tests.webhooks.helpers import WebhookSender, post_jira_all_at_once, fixture_body
 from webhooks.inbox import store_event
-from webhooks.jira.verify import sign_jira_body
 
 pytestmark = pytest.mark.postgres
 
@@ -53,17 +51,7 @@ def test_two_replicas_receiving_the_same_deliveries_store_each_once(make_app, se
         for url in urls:
             for _ in range(2):
                 work.append((url, f"replica-{number}", body))
-    start = threading.Barrier(len(work))
-
-    def post(item):
-        url, identifier, body = item
-        start.wait(10)
-        return requests.post(f"{url}/webhooks/jira", data=body, timeout=30, headers={
-            "Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": identifier,
-            "X-Hub-Signature": sign_jira_body(body, JIRA_SECRET)}).json()["status"]
-
-    with ThreadPoolExecutor(max_workers=len(work)) as pool:
-        statuses = list(pool.map(post, work))
+    statuses = [answer.json()["status"] for answer in post_jira_all_at_once(work)]
     assert statuses.count("stored") == 10 and statuses.count("duplicate") == 30
     app = make_app(database_url=postgres_url)
     sender = WebhookSender(app, app.test_client())
