@@ -257,7 +257,7 @@ class ServiceStack:
         except OSError:
             return {}
         for name, leaders in groups.items():
-            members = [pid for pid, (pgid, _) in table.items() if pgid in leaders or pid in leaders]
+            members = [pid for pid, (pgid, _, _) in table.items() if pgid in leaders or pid in leaders]
             used[name] = round(sum(table[pid][1] for pid in set(members)) / ticks, 2)
         own = os.times()
         used["driver"] = round(own.user + own.system, 2)
@@ -356,8 +356,8 @@ class ServiceStack:
         return response.text
 
 
-def _process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (process group id, user + system clock ticks) of every process in /proc."""
+def _process_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (process group id, user + system clock ticks, parent pid) of every process in /proc."""
     table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -366,8 +366,19 @@ def _process_table() -> dict[int, tuple[int, int]]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # ended meanwhile
-        table[int(entry.name)] = (int(fields[2]), int(fields[11]) + int(fields[12]))
+        table[int(entry.name)] = (int(fields[2]), int(fields[11]) + int(fields[12]), int(fields[1]))
     return table
+
+
+def children_cpu_seconds(parent_pid: int) -> dict[int, float]:
+    """CPU time (user + system) used so far by each child process of `parent_pid` (a gunicorn
+    master's workers). Linux only (read from /proc); empty elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        table = _process_table()
+    except OSError:
+        return {}
+    return {pid: used / ticks for pid, (_, used, parent) in table.items() if parent == parent_pid}
 
 
 # -- statistics ---------------------------------------------------------------------------------

@@ -1,19 +1,23 @@
 """Webhook ingest benchmark: signed Jira deliveries into the real service under gunicorn.
 
     python -m bench.ingest [--requests 6000] [--seconds 20] [--clients 32] [--workers 2] [--threads 16]
-                           [--no-naive] [--json FILE]
+                           [--rounds 3] [--no-naive] [--json FILE]
 
 Servers run one after the other in the same invocation, all with the same gunicorn workers and
 threads: a bare Flask app that reads the body and answers 202 (the ceiling); the service itself
 (`app:create_app()`: signature check, parse, inbox row and job committed to SQLite with
 `synchronous=FULL` before the 202, concurrent deliveries sharing one commit); and, for
 comparison, the same service with one transaction per delivery in the request thread (the naive
-inbox, switched in by this module's gunicorn `post_fork` hook). One pure-Python load generator
-drives each: `--clients` threads, each with one keep-alive connection, sending pre-signed
-distinct deliveries until `--requests` are answered or `--seconds` have passed. It reports
-throughput, p50/p95/p99 latency and the ratios to the bare app, records the machine's load and
-the disk's durable-commit latency, checks that every delivery answered 202 is in the inbox, and
-writes a JSON record to bench/results/. Method and figures: docs/benchmarks.md, "Webhook ingest".
+inbox, switched in by this module's gunicorn `post_fork` hook). The bare app and the service
+alternate for `--rounds` rounds, each on a fresh server, because a gunicorn server's rate depends
+on how the kernel happened to hand the keep-alive connections to its workers; the naive inbox
+runs once, last. One pure-Python load generator drives each: `--clients` threads, each with one
+keep-alive connection, sending pre-signed distinct deliveries until `--requests` are answered or
+`--seconds` have passed. Per round it reports throughput, p50/p95/p99 latency, the gunicorn
+workers' CPU per delivery and the busiest worker's share of it; the ratio is the service's median
+rate over the bare app's. It also records the machine's load and the disk's durable-commit
+latency, checks that every delivery answered 202 is in the inbox, and writes a JSON record to
+bench/results/. Method and figures: docs/benchmarks.md, "Webhook ingest".
 """
 from __future__ import annotations
 
@@ -32,8 +36,14 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script (`python bench/ingest.py`) as well as with -m
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import children_cpu_seconds  # noqa: E402
+
 SECRET_ENV = "XLA_BENCH_JIRA_WEBHOOK_SECRET"
 TOKEN_ENV = "XLA_BENCH_JIRA_TOKEN"
 CONNECTION = "jira-bench"
@@ -91,6 +101,11 @@ class Result:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    round: int = 1
+    # The gunicorn workers' CPU (user + system) per delivery answered, and the busiest worker's
+    # share of it: 0.5 when two workers shared the load evenly, near 1.0 when one took it all.
+    worker_cpu_ms_per_delivery: float | None = None
+    busiest_worker_share: float | None = None
 
 
 def build_deliveries(count: int, secret: str) -> list[tuple[bytes, dict]]:
@@ -296,8 +311,32 @@ def count_inbox(database_url: str) -> int:
         engine.dispose()
 
 
+def measure(label: str, app_spec: str, pool: list[tuple[bytes, dict]], warmup: int, clients: int,
+            seconds: float, workers: int, threads: int, env: dict, folder: Path,
+            round_number: int) -> tuple[Result, int]:
+    """One fresh server under load: warm it up, then measure. Returns the result and how many
+    deliveries (warm-up included) were answered 202."""
+    naive = label == "naive_inbox"
+    server = Gunicorn(app_spec, workers, threads, {**env, **({NAIVE_ENV: "1", "PYTHONPATH": str(ROOT)} if naive else {})},
+                      folder / f"{label}-{round_number}.log", config_module="bench.ingest" if naive else None)
+    try:
+        _, warm_accepted = drive_load(server.port, pool[:warmup], clients, seconds, label)
+        before = children_cpu_seconds(server.process.pid)
+        result, accepted = drive_load(server.port, pool[warmup:], clients, seconds, label)
+        after = children_cpu_seconds(server.process.pid)
+    finally:
+        server.stop()
+    used = [after[pid] - before.get(pid, 0.0) for pid in after]
+    total = sum(used)
+    result.round = round_number
+    if total > 0 and result.answered:
+        result.worker_cpu_ms_per_delivery = round(total * 1000 / result.answered, 3)
+        result.busiest_worker_share = round(max(used) / total, 2)
+    return result, warm_accepted + accepted
+
+
 def run(requests_count: int, seconds: float, clients: int, workers: int, threads: int, warmup: int,
-        naive: bool = True) -> dict:
+        naive: bool = True, rounds: int = 3) -> dict:
     from storage.migrate import upgrade
 
     folder = Path(tempfile.mkdtemp(prefix="xla-bench-ingest-"))
@@ -309,45 +348,48 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
         metrics_dir.mkdir()
         env = dict(os.environ, XLA_BRIDGE_CONFIG=str(config), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
                    **{SECRET_ENV: secret, TOKEN_ENV: "unused-by-ingest"})
-        deliveries = build_deliveries((warmup + requests_count) * (3 if naive else 2), secret)
+        share = warmup + requests_count
+        plan = [(label, spec, number) for number in range(1, rounds + 1)
+                for label, spec in (("bare_flask", "bench.ingest:create_bare_app()"), ("xla_bridge", "app:create_app()"))]
+        if naive:
+            plan.append(("naive_inbox", "app:create_app()", 1))
+        deliveries = build_deliveries(share * len(plan), secret)
         load_before = os.getloadavg()[0]
         commit_ms = probe_commit_latency(folder)
-        results = {}
+        measured: list[Result] = []
         accepted_by_service = 0
-        share = warmup + requests_count
-        targets = [("bare_flask", "bench.ingest:create_bare_app()", deliveries[:share], {}),
-                   ("xla_bridge", "app:create_app()", deliveries[share:2 * share], {})]
-        if naive:
-            targets.append(("naive_inbox", "app:create_app()", deliveries[2 * share:],
-                            {NAIVE_ENV: "1", "PYTHONPATH": str(ROOT)}))
-        for label, spec, pool, extra_env in targets:
-            server = Gunicorn(spec, workers, threads, {**env, **extra_env}, folder / f"{label}.log",
-                              config_module="bench.ingest" if extra_env else None)
-            try:
-                _, warm_accepted = drive_load(server.port, pool[:warmup], clients, seconds, label)
-                result, accepted = drive_load(server.port, pool[warmup:], clients, seconds, label)
-                if label != "bare_flask":
-                    accepted_by_service += warm_accepted + accepted
-            finally:
-                server.stop()
-            results[label] = result
+        for index, (label, spec, number) in enumerate(plan):
+            result, accepted = measure(label, spec, deliveries[index * share:(index + 1) * share], warmup, clients,
+                                       seconds, workers, threads, env, folder, number)
+            measured.append(result)
+            if label != "bare_flask":
+                accepted_by_service += accepted
         stored = count_inbox(database_url)
         load_after = os.getloadavg()[0]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    bare, service = results["bare_flask"], results["xla_bridge"]
-    naive_result = results.get("naive_inbox")
+    rates = {label: [result.throughput_per_s for result in measured if result.target == label]
+             for label in dict.fromkeys(result.target for result in measured)}
+    bare_rate = median(rates["bare_flask"])
+
+    def ratio(rate: float) -> float | None:
+        return round(rate / bare_rate, 3) if bare_rate else None
+
+    bare_by_round = {result.round: result.throughput_per_s for result in measured if result.target == "bare_flask"}
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
                     "load_1min_before": round(load_before, 2), "load_1min_after": round(load_after, 2),
                     "sqlite_commit_ms_p50": commit_ms},
         "settings": {"requests": requests_count, "seconds": seconds, "clients": clients, "workers": workers,
-                     "threads": threads, "warmup": warmup},
-        "results": {label: asdict(result) for label, result in results.items()},
-        "ratio": round(service.throughput_per_s / bare.throughput_per_s, 3) if bare.throughput_per_s else None,
-        "naive_ratio": (round(naive_result.throughput_per_s / bare.throughput_per_s, 3)
-                        if naive_result and bare.throughput_per_s else None),
+                     "threads": threads, "warmup": warmup, "rounds": rounds},
+        "rounds": [asdict(result) for result in measured],
+        "median_throughput_per_s": {label: round(median(values), 1) for label, values in rates.items()},
+        # The service's median rate over the bare app's median rate.
+        "ratio": ratio(median(rates["xla_bridge"])),
+        "ratio_by_round": [round(result.throughput_per_s / bare_by_round[result.round], 3)
+                           for result in measured if result.target == "xla_bridge" and bare_by_round[result.round]],
+        "naive_ratio": ratio(median(rates["naive_inbox"])) if "naive_inbox" in rates else None,
         "inbox_rows": stored,
         "answered_202_by_service": accepted_by_service,
     }
@@ -361,18 +403,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both servers)")
     parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker (both servers)")
     parser.add_argument("--warmup", type=int, default=300, help="deliveries sent before measuring")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the bare app and the service, alternating (each on a fresh server)")
     parser.add_argument("--no-naive", action="store_true",
                         help="skip the comparison server that commits each delivery on its own")
     parser.add_argument("--json", metavar="FILE", help="also write the record here (default: bench/results/)")
     args = parser.parse_args(argv)
 
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     record = run(args.requests, args.seconds, args.clients, args.workers, args.threads, args.warmup,
-                 naive=not args.no_naive)
-    print(f"{'target':<12} {'answered':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
-    for result in record["results"].values():
-        print(f"{result['target']:<12} {result['answered']:>8} {result['errors']:>6} {result['throughput_per_s']:>8}"
-              f" {result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}")
-    print(f"ratio xla_bridge / bare_flask: {record['ratio']}")
+                 naive=not args.no_naive, rounds=args.rounds)
+    print(f"{'round':>5} {'target':<12} {'answered':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+          f" {'p99 ms':>8} {'cpu ms':>7} {'busiest':>7}")
+    for result in record["rounds"]:
+        print(f"{result['round']:>5} {result['target']:<12} {result['answered']:>8} {result['errors']:>6}"
+              f" {result['throughput_per_s']:>8} {result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}"
+              f" {_shown(result['worker_cpu_ms_per_delivery']):>7} {_shown(result['busiest_worker_share']):>7}")
+    print("(cpu ms: the gunicorn workers' CPU per delivery; busiest: the busiest worker's share of it)")
+    print(f"median req/s: {record['median_throughput_per_s']}")
+    print(f"ratio xla_bridge / bare_flask (medians): {record['ratio']}; by round: {record['ratio_by_round']}")
     if record["naive_ratio"] is not None:
         print(f"ratio naive_inbox / bare_flask: {record['naive_ratio']} (one commit per delivery, for comparison)")
     machine = record["machine"]
@@ -386,6 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"record written to {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
     lost = record["answered_202_by_service"] - record["inbox_rows"]
     return 1 if lost > 0 else 0
+
+
+def _shown(value) -> str:
+    return "-" if value is None else str(value)
 
 
 if __name__ == "__main__":
