@@ -317,8 +317,9 @@ def measure(label: str, app_spec: str, pool: list[tuple[bytes, dict]], warmup: i
     """One fresh server under load: warm it up, then measure. Returns the result and how many
     deliveries (warm-up included) were answered 202."""
     naive = label == "naive_inbox"
-    server = Gunicorn(app_spec, workers, threads, {**env, **({NAIVE_ENV: "1", "PYTHONPATH": str(ROOT)} if naive else {})},
-                      folder / f"{label}-{round_number}.log", config_module="bench.ingest" if naive else None)
+    naive_env = {NAIVE_ENV: "1", "PYTHONPATH": str(ROOT)} if naive else {}
+    server = Gunicorn(app_spec, workers, threads, {**env, **naive_env}, folder / f"{label}-{round_number}.log",
+                      config_module="bench.ingest" if naive else None)
     try:
         _, warm_accepted = drive_load(server.port, pool[:warmup], clients, seconds, label)
         before = children_cpu_seconds(server.process.pid)
@@ -349,8 +350,8 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
         env = dict(os.environ, XLA_BRIDGE_CONFIG=str(config), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
                    **{SECRET_ENV: secret, TOKEN_ENV: "unused-by-ingest"})
         share = warmup + requests_count
-        plan = [(label, spec, number) for number in range(1, rounds + 1)
-                for label, spec in (("bare_flask", "bench.ingest:create_bare_app()"), ("xla_bridge", "app:create_app()"))]
+        servers = (("bare_flask", "bench.ingest:create_bare_app()"), ("xla_bridge", "app:create_app()"))
+        plan = [(label, spec, number) for number in range(1, rounds + 1) for label, spec in servers]
         if naive:
             plan.append(("naive_inbox", "app:create_app()", 1))
         deliveries = build_deliveries(share * len(plan), secret)

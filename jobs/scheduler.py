@@ -7,12 +7,12 @@ Periodic work: the lease reaper, reconciliation polls, survey reminders and expi
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from jobs.leader import LeaderLock
+from jobs.process import start_process
 from jobs.queue import reap_expired_leases
 from jobs.reconcile import reconcile_connection
 from ops.metrics import SCHEDULER_LEADER
@@ -23,14 +23,7 @@ log = logging.getLogger("xla.scheduler")
 
 
 def run_scheduler(settings, stop: threading.Event | None = None, leader_check_s: float = 5.0) -> int:
-    from ops.logging import configure_logging, secret_env_names
-
-    configure_logging(settings.service.log_level, settings.service.log_format, secret_env_names(settings))
-    runtime = Runtime.build(settings)
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+    runtime, stop = start_process(settings, stop)
     lock = LeaderLock(runtime.engine)
     SCHEDULER_LEADER.set(0)
     while not stop.is_set() and not lock.try_acquire():

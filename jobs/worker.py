@@ -8,7 +8,6 @@ admin must act: wrong credentials, a field not on the screen), visible in logs a
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
@@ -16,6 +15,7 @@ from connectors.errors import CircuitOpen, ConnectorError
 from connectors.http import guard_writes
 from jobs.queue import (ClaimedJob, LeaseLost, claim_next_job, complete_job, default_worker_id, extend_lease,
                         fail_job, release_job)
+from jobs.process import start_process
 from jobs.registry import handler_for
 from ops.metrics import JOB_SECONDS, JOBS_FINISHED
 from runtime import Runtime
@@ -26,14 +26,7 @@ log = logging.getLogger("xla.worker")
 def run_worker(settings, *, once: bool = False, worker_id: str | None = None,
                stop: threading.Event | None = None) -> int:
     """Run `settings.worker.concurrency` loops until SIGTERM/SIGINT (or, with `once`, an empty queue)."""
-    from ops.logging import configure_logging, secret_env_names
-
-    configure_logging(settings.service.log_level, settings.service.log_format, secret_env_names(settings))
-    runtime = Runtime.build(settings)
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+    runtime, stop = start_process(settings, stop)
     name = worker_id or default_worker_id()
     loops = [threading.Thread(target=work_loop, args=(runtime, f"{name}/{i}", stop, once), daemon=True)
              for i in range(settings.worker.concurrency)]

@@ -23,12 +23,12 @@ import os
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
 
 from simulators.common import DEFAULT_TEST_USERS, SimulatorProcess, start_simulator
+from simulators.post_receiver import PostReceiver
 
 USER = "xla.integration"
 INCIDENTS = "/api/now/table/incident"
@@ -39,32 +39,6 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by process `pid` (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class BareEndpoint:
-    """A loopback HTTP/1.1 endpoint that answers every POST 202 with an empty body."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 - the http.server naming
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/webhooks/cpu-cost"
-        threading.Thread(target=self._server.serve_forever, name="bare-endpoint", daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def run_requests(sim: SimulatorProcess, count: int, clients: int, make_request) -> int:
@@ -110,7 +84,7 @@ def measure(args) -> dict:
     # before it existed (the "before" figures)
     extra = QUIET_WORLD + (("--webhook-senders", str(args.webhook_senders))
                            if args.webhook_senders != 1 else ())
-    endpoint = BareEndpoint()
+    endpoint = PostReceiver(lambda headers, body: 202, path="/webhooks/cpu-cost")
     sim = start_simulator("servicenow", extra_args=extra)
     try:
         with requests.Session() as setup:

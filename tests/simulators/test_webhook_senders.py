@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from simulators.common import (MAX_WEBHOOK_SENDERS, SimulatorStartError, WebhookDispatcher,
                                check_sender_count, start_simulator)
+from simulators.post_receiver import PostReceiver
 from tests.simulators.conftest import wait_until
 
 BARRIER_TIMEOUT_S = 10.0
@@ -43,26 +43,8 @@ class HoldingReceiver:
         self._hold = hold
         self._barrier = threading.Barrier(hold) if hold else None
         self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 - the http.server naming
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = receiver._handle(self.headers, body)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = PostReceiver(self._handle)
+        self.url = self._server.url
         self._answer = answer
 
     def _handle(self, headers, body: bytes) -> int:
@@ -99,8 +81,7 @@ class HoldingReceiver:
 
     def stop(self) -> None:
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
 
 @pytest.fixture

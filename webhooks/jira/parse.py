@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 from domain.events import Lifecycle, TicketEvent
 from webhooks.outcomes import Ignored, ParseOutcome, Unrecognised, Unsupported
+from webhooks.payload import text_or_none
 
 IDENTIFIER_HEADER = "X-Atlassian-Webhook-Identifier"
 RETRY_HEADER = "X-Atlassian-Webhook-Retry"
@@ -113,7 +114,7 @@ def _comment_created(connection_id: str, headers: Mapping[str, str], payload: di
     if issue is None:
         # Data Center sends no issue object with comment events: the id is only in comment.self.
         comment = payload.get("comment")
-        match = _ISSUE_ID_IN_URL.search(_text(comment.get("self")) or "") if isinstance(comment, dict) else None
+        match = _ISSUE_ID_IN_URL.search(text_or_none(comment.get("self")) or "") if isinstance(comment, dict) else None
         if match is None:
             raise _NotRecognised("jira.comment_issue_missing")
         issue = {"id": match.group(1)}
@@ -139,7 +140,7 @@ def _resolution_steps(issue: dict, items: list[dict]) -> list[Lifecycle]:
         return []
     fields = _dict(issue.get("fields"))
     current_resolution = _dict(fields.get("resolution"))
-    category = _text(_dict(_dict(fields.get("status")).get("statusCategory")).get("key"))
+    category = text_or_none(_dict(_dict(fields.get("status")).get("statusCategory")).get("key"))
 
     if category is not None:
         now_done = category == "done"
@@ -153,11 +154,11 @@ def _resolution_steps(issue: dict, items: list[dict]) -> list[Lifecycle]:
     elif current_resolution:
         was_done = True  # the resolution did not change in this event, so it was already set
     else:
-        was_done = (_text(status_item.get("fromString")) or "").strip().lower() in DONE_STATUS_NAMES
+        was_done = (text_or_none(status_item.get("fromString")) or "").strip().lower() in DONE_STATUS_NAMES
 
     if now_done and not was_done:
-        resolution_name = (_text(current_resolution.get("name"))
-                           or (_text(resolution_item.get("toString")) if resolution_item else None) or "")
+        resolution_name = (text_or_none(current_resolution.get("name"))
+                           or (text_or_none(resolution_item.get("toString")) if resolution_item else None) or "")
         return [Lifecycle.CANCELED if resolution_name.strip().lower() in CANCEL_RESOLUTIONS else Lifecycle.RESOLVED]
     if was_done and not now_done:
         return [Lifecycle.REOPENED]
@@ -170,7 +171,7 @@ def _assignment_steps(items: list[dict]) -> list[Lifecycle]:
     steps: list[Lifecycle] = []
     for item in items:
         name = _field_key(item)
-        display = (_text(item.get("field")) or "").strip().lower()
+        display = (text_or_none(item.get("field")) or "").strip().lower()
         if name == "assignee" or display in ASSIGNMENT_GROUP_FIELDS:
             if not _has_value(item, "to"):
                 continue  # unassigning is an update, not a step of its own
@@ -186,9 +187,9 @@ def _assignment_steps(items: list[dict]) -> list[Lifecycle]:
 
 def _event(connection_id: str, headers: Mapping[str, str], payload: dict, issue: dict,
            steps: list[Lifecycle], items: list[dict]) -> TicketEvent:
-    issue_id = _text(issue.get("id"))
+    issue_id = text_or_none(issue.get("id"))
     if issue_id is None or not _ISSUE_ID.fullmatch(issue_id):
-        match = _ISSUE_ID_IN_URL.search(_text(issue.get("self")) or "")
+        match = _ISSUE_ID_IN_URL.search(text_or_none(issue.get("self")) or "")
         if match is None:
             raise _NotRecognised("jira.issue_id_missing")
         issue_id = match.group(1)
@@ -201,12 +202,12 @@ def _event(connection_id: str, headers: Mapping[str, str], payload: dict, issue:
     if comment is not None:
         changed.append("comment")
     extra = {
-        "issue_key": _text(issue.get("key")),
-        "project": _text(_dict(fields.get("project")).get("key")),
-        "issue_type": _text(_dict(fields.get("issuetype")).get("name")),
-        "status": _text(status.get("name")),
-        "status_category": _text(_dict(status.get("statusCategory")).get("key")),
-        "event_type_name": _text(payload.get("issue_event_type_name")),
+        "issue_key": text_or_none(issue.get("key")),
+        "project": text_or_none(_dict(fields.get("project")).get("key")),
+        "issue_type": text_or_none(_dict(fields.get("issuetype")).get("name")),
+        "status": text_or_none(status.get("name")),
+        "status_category": text_or_none(_dict(status.get("statusCategory")).get("key")),
+        "event_type_name": text_or_none(payload.get("issue_event_type_name")),
         "retry": _retry_count(headers),
     }
     return TicketEvent(
@@ -215,14 +216,14 @@ def _event(connection_id: str, headers: Mapping[str, str], payload: dict, issue:
         ticket_key=issue_id,
         lifecycle=tuple(dict.fromkeys(steps)),
         actor=_actor(payload, comment),
-        number=_text(issue.get("key")),
+        number=text_or_none(issue.get("key")),
         version=timestamp,
         occurred_at_ms=timestamp,
         changed_fields=tuple(dict.fromkeys(changed)),
         comment_text=_comment_text(comment.get("body")) if comment else None,
         comment_author=_person(comment.get("author")) if comment else None,
         comment_public=_comment_public(comment) if comment else None,
-        raw_event_name=_text(payload.get("webhookEvent")),
+        raw_event_name=text_or_none(payload.get("webhookEvent")),
         extra={key: value for key, value in extra.items() if value is not None},
     )
 
@@ -242,8 +243,8 @@ def jira_delivery_id(headers: Mapping[str, str], payload: dict, issue_id: str) -
         return "sha256:" + hashlib.sha256(identifier.encode("utf-8", "replace")).hexdigest()
     changelog = _dict(payload.get("changelog"))
     comment = _dict(payload.get("comment"))
-    parts = [_text(payload.get("webhookEvent")), issue_id, _text(payload.get("timestamp")),
-             _text(changelog.get("id")), _text(comment.get("id"))]
+    parts = [text_or_none(payload.get("webhookEvent")), issue_id, text_or_none(payload.get("timestamp")),
+             text_or_none(changelog.get("id")), text_or_none(comment.get("id"))]
     joined = "|".join(part or "" for part in parts)
     return "sha256:" + hashlib.sha256(joined.encode("utf-8", "replace")).hexdigest()
 
@@ -269,7 +270,7 @@ def _item(items: list[dict], key: str) -> dict | None:
 
 def _field_key(item: dict) -> str | None:
     # Data Center items often carry only `field` (the display name); Cloud adds `fieldId`.
-    return _text(item.get("fieldId")) or _text(item.get("field"))
+    return text_or_none(item.get("fieldId")) or text_or_none(item.get("field"))
 
 
 def _has_value(item: dict, side: str) -> bool:
@@ -286,7 +287,7 @@ def jira_actor_ids(payload: Any, deployment: str) -> tuple[str, ...]:
     comment = payload.get("comment") if isinstance(payload.get("comment"), dict) else None
     user = _acting_user(payload, comment)
     keys = ("accountId", "name", "key", "emailAddress") if deployment == "cloud" else ("accountId", "name", "key")
-    return tuple(spelling for spelling in (_text(user.get(key)) for key in keys) if spelling)
+    return tuple(spelling for spelling in (text_or_none(user.get(key)) for key in keys) if spelling)
 
 
 def _actor(payload: dict, comment: dict | None) -> str | None:
@@ -305,7 +306,7 @@ def _acting_user(payload: dict, comment: dict | None) -> dict:
 def _person(user: Any) -> str | None:
     """Cloud identifies people by accountId; Data Center by name (its accountId is null)."""
     user = _dict(user)
-    return _text(user.get("accountId")) or _text(user.get("name")) or _text(user.get("key"))
+    return text_or_none(user.get("accountId")) or text_or_none(user.get("name")) or text_or_none(user.get("key"))
 
 
 def _comment_public(comment: dict) -> bool | None:
@@ -352,15 +353,6 @@ def _retry_count(headers: Mapping[str, str]) -> int | None:
 
 def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (str, int)):
-        text = str(value)
-        return text if text else None
-    return None
 
 
 def _slug(name: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 from domain.events import Lifecycle, TicketEvent
 from webhooks.outcomes import ParseOutcome, Unrecognised, Unsupported
+from webhooks.payload import text_or_none
 
 ID_HEADER = "webhook-id"
 SUPPORTED_EVENT_VERSION = 1
@@ -128,13 +129,13 @@ def parse_servicenow_event(connection_id: str, headers: Mapping[str, str], paylo
         delivery_id=delivery_id,
         ticket_key=f"{table}:{sys_id}",
         lifecycle=tuple(dict.fromkeys(steps)),
-        actor=_text(payload.get("sys_updated_by")),
-        number=_text(payload.get("number")) or _text(record.get("number")),
+        actor=text_or_none(payload.get("sys_updated_by")),
+        number=text_or_none(payload.get("number")) or text_or_none(record.get("number")),
         version=mod_count,
         occurred_at_ms=occurred,
         changed_fields=tuple(dict.fromkeys(changed)),
-        comment_text=_text(comment.get("text")) if comment else None,
-        comment_author=_text(comment.get("author")) if comment else None,
+        comment_text=text_or_none(comment.get("text")) if comment else None,
+        comment_author=text_or_none(comment.get("author")) if comment else None,
         comment_public=comment.get("public") if comment and isinstance(comment.get("public"), bool) else None,
         raw_event_name=f"{table}.{operation}",
         extra={"table": table, "operation": operation, "record": record},
@@ -144,7 +145,7 @@ def parse_servicenow_event(connection_id: str, headers: Mapping[str, str], paylo
 def servicenow_actor_ids(payload: Any, deployment: str) -> tuple[str, ...]:
     """How a verified payload names who made the change: the record's `sys_updated_by` (a
     user_name), the same value as the event's `actor`. Empty when absent. Never raises."""
-    actor = _text(payload.get("sys_updated_by")) if isinstance(payload, dict) else None
+    actor = text_or_none(payload.get("sys_updated_by")) if isinstance(payload, dict) else None
     return (actor,) if actor else ()
 
 
@@ -159,8 +160,8 @@ def _lifecycle(operation: str, rules, record: dict, previous: dict, changed: lis
         return steps
 
     steps: list[Lifecycle] = []
-    if "state" in changed and _text(record.get("state")) is not None:
-        steps += rules(_text(record["state"]), _text(previous.get("state")), record)
+    if "state" in changed and text_or_none(record.get("state")) is not None:
+        steps += rules(text_or_none(record["state"]), text_or_none(previous.get("state")), record)
     if "reopen_count" in changed and Lifecycle.REOPENED not in steps:
         steps.append(Lifecycle.REOPENED)
     steps += _assignment_steps(record, previous, changed)
@@ -222,12 +223,3 @@ def _whole(value: Any) -> int | None:
 
 def _filled(value: Any) -> bool:
     return value not in (None, "") and not isinstance(value, (dict, list))
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (str, int)):
-        text = str(value)
-        return text if text else None
-    return None
