@@ -303,28 +303,37 @@ class JiraConnector(TicketConnector):
         return True
 
     CREATE_ISSUE_PATH = "/rest/api/2/issue"
+    CREATE_LINK_PATH = "/rest/api/2/issueLink"
     FOLLOWUP_ISSUE_TYPE = "Task"
     FOLLOWUP_LABEL = "xla-followup-{ticket}-{tag}"
+    # Every new Jira site has this link type; agents see the task under the ticket's linked issues.
+    FOLLOWUP_LINK_TYPE = "Relates"
 
     def create_followup_task(self, ticket_key: str, summary: str, description: str, marker: str,
                              group: str | None = None, *, number: str | None = None,
                              first_attempt: bool = False) -> str:
-        """One POST of a `Task` issue in the ticket's project, labelled for this follow-up.
+        """One POST of a `Task` issue in the ticket's project, labelled for this follow-up, then
+        one POST of a "Relates" link between the task and the ticket.
 
         The project comes from `number` (the ticket's key, "SD-12"); without it one GET of the
         issue finds it. On a retry one JQL search for the label comes first and an existing task
-        is returned instead. Jira has no assignment group, so `group` is named in the description.
-        Returns the new issue's key. Raises the usual typed errors.
+        is returned instead, linked first if an earlier attempt stopped before its link. Jira has
+        no assignment group, so `group` is named in the description. Returns the task's key.
+        Raises the usual typed errors, except that a link Jira refuses for good (the link type
+        missing, linking turned off) is logged and leaves the labelled task unlinked.
         """
         ticket_key = str(ticket_key)
         label = self.followup_label(ticket_key, marker)
         if not first_attempt:
             found = self._http.get_json(self.SEARCH_JQL_PATH if self.cloud else self.SEARCH_PATH, params={
-                "jql": f"labels = {_quote(label)}", "maxResults": 1, "fields": "summary"}) or {}
+                "jql": f"labels = {_quote(label)}", "maxResults": 1, "fields": "summary,issuelinks"}) or {}
             for issue in found.get("issues") or []:
+                task = TaskKey.found(str(issue.get("key") or issue.get("id")))
                 log.info("jira.followup_task.already_there", extra={"connection": self.connection_id,
                                                                    "ticket": ticket_key})
-                return TaskKey.found(str(issue.get("key") or issue.get("id")))
+                if not _links_to(issue, ticket_key):
+                    self._link_followup_task(task, ticket_key)
+                return task
         project = number.rsplit("-", 1)[0] if number and "-" in number else None
         if project is None:
             issue = self._http.get_json(self.ISSUE_PATH.format(key=ticket_key), params={"fields": "project"}) or {}
@@ -347,7 +356,22 @@ class JiraConnector(TicketConnector):
                 connection_id=self.connection_id)
         log.info("jira.followup_task.created", extra={"connection": self.connection_id, "ticket": ticket_key,
                                                       "task": key})
+        self._link_followup_task(str(key), ticket_key)
         return TaskKey(str(key))
+
+    def _link_followup_task(self, task_key: str, ticket_key: str) -> None:
+        """Link the task to the ticket. A refusal that no retry changes (400, 403, 404) is logged
+        and swallowed: the task exists and its label still finds it. Retryable errors propagate,
+        and the job's retry finds the task by its label and links it then."""
+        body = {"type": {"name": self.FOLLOWUP_LINK_TYPE}, "inwardIssue": {"key": task_key},
+                "outwardIssue": {"id": ticket_key}}
+        try:
+            # Not retried here: a second POST after a lost answer would add a second link.
+            self._http.request("POST", self.CREATE_LINK_PATH, json=body, idempotent=False, ticket_key=ticket_key)
+        except (errors.InvalidRequest, errors.PermissionDenied, errors.NotFound) as exc:
+            log.warning("jira.followup_task.not_linked", extra={"connection": self.connection_id, "ticket": ticket_key,
+                                                                "task": task_key, "error": type(exc).__name__,
+                                                                "link_type": self.FOLLOWUP_LINK_TYPE})
 
     @classmethod
     def followup_label(cls, ticket_key: str, marker: str) -> str:
@@ -464,6 +488,15 @@ class JiraConnector(TicketConnector):
                          number=str(raw.get("key") or raw.get("id")), table=None, fields=fields, display=display,
                          changelog=changelog, people=people,
                          version=int(updated.timestamp() * 1000) if updated else None)
+
+
+def _links_to(issue: dict, ticket_id: str) -> bool:
+    """Whether a search result's `issuelinks` holds a link to the issue with id `ticket_id`."""
+    for link in (issue.get("fields") or {}).get("issuelinks") or []:
+        for side in ("inwardIssue", "outwardIssue"):
+            if str(((link or {}).get(side) or {}).get("id")) == ticket_id:
+                return True
+    return False
 
 
 def _quote(value: str) -> str:

@@ -17,7 +17,7 @@ from simulators.common import USER_ENVIRON_KEY, attach_simulator
 from simulators.jira.auth import unauthorized_response
 from simulators.jira.directory import CLOUD, DATACENTER, user_json
 from simulators.jira.instance import PRIORITIES, JiraError
-from simulators.jira.issues import PROJECT_ID, jira_datetime
+from simulators.jira.issues import LINK_TYPES, PROJECT_ID, jira_datetime
 from simulators.jira.jql import JqlError, search
 from simulators.jira.limits import too_many_requests
 from simulators.jira.representation import Renderer
@@ -151,6 +151,18 @@ def create_app(options: JiraOptions | None = None) -> Flask:
         publish(events)
         return jsonify({"id": issue.id, "key": issue.key,
                         "self": f"{request.host_url.rstrip('/')}{API}/issue/{issue.id}"}), 201
+
+    @app.post(f"{API}/issueLink")
+    def link_issues():
+        if state.is_read_only(g.user):
+            raise JiraError(403, ["You do not have the permission to link issues."])
+        publish(state.instance.link_issues(g.user.handle, _json_body()))
+        return "", 201
+
+    @app.get(f"{API}/issueLinkType")
+    def issue_link_types():
+        shown = renderer()
+        return jsonify({"issueLinkTypes": [shown.link_type(link_type) for link_type in LINK_TYPES]})
 
     @app.get(f"{API}/issue/<ref>")
     def get_issue(ref: str):

@@ -18,8 +18,8 @@ from typing import Callable
 from simulators.jira.directory import CLOUD, UserDirectory
 from simulators.jira.fields import (FieldCatalogue, FieldDef, FieldValueError, custom_value_strings,
                                     parse_custom_value)
-from simulators.jira.issues import (ChangeItem, Comment, History, Issue, IssueStore, PROJECT_ID,
-                                    PROJECT_KEY, Worklog, utc_now)
+from simulators.jira.issues import (LINK_TYPES, ChangeItem, Comment, History, Issue, IssueStore, LinkEnd,
+                                    LinkType, PROJECT_ID, PROJECT_KEY, Worklog, utc_now)
 from simulators.jira.workflow import (INITIAL_STATUS, RESOLUTIONS, STATUSES, Transition,
                                       available_transitions, find_transition,
                                       resolution_by_name_or_id)
@@ -78,6 +78,7 @@ class IssueEvent:
     history: History | None = None
     comment: Comment | None = None
     flow: str = "Primary"
+    link: LinkEnd | None = None   # issuelink_* events: the link as its source (`issue`) sees it
 
 
 class JiraInstance:
@@ -308,13 +309,51 @@ class JiraInstance:
                     return issue, comment
         raise JiraError(404, [f"Can not find a comment for key: {comment_id}."])
 
+    # links -------------------------------------------------------------------------------------
+    def link_issues(self, actor: str, body: object) -> list[IssueEvent]:
+        """`POST /rest/api/2/issueLink`: link two issues with a type given by `name` or `id`.
+
+        As in Jira, the request's `inwardIssue` becomes the link's source, the issue the type's
+        outward description reads from ("A blocks B" for `{"inwardIssue": A, "outwardIssue": B}`).
+        Raises JiraError 400 for a malformed body and 404 for an unknown type or issue.
+        """
+        if not isinstance(body, dict):
+            raise JiraError(400, ["Invalid request payload. Refer to the REST API documentation and try again."])
+        errors = {}
+        source_ref, destination_ref = _issue_ref(body.get("inwardIssue")), _issue_ref(body.get("outwardIssue"))
+        if source_ref is None:
+            errors["inwardIssue"] = "The inward issue is required."
+        if destination_ref is None:
+            errors["outwardIssue"] = "The outward issue is required."
+        wanted_type = body.get("type") if isinstance(body.get("type"), dict) else {}
+        type_name, type_id = wanted_type.get("name"), wanted_type.get("id")
+        if not type_name and not type_id:
+            errors["type"] = "The issue link type is required."
+        if errors:
+            raise JiraError(400, errors=errors)
+        link_type = link_type_by(name=type_name, type_id=type_id)
+        if link_type is None:
+            raise JiraError(404, [f"No issue link type with name '{type_name or type_id}' found."])
+        with self.store.lock:
+            source, destination = self.require(source_ref), self.require(destination_ref)
+            link_id = self.store.next_id("link")
+            source.links.append(LinkEnd(link_id, link_type.id, "outward", destination.id))
+            destination.links.append(LinkEnd(link_id, link_type.id, "inward", source.id))
+            return [IssueEvent("issuelink_created", source.snapshot(), actor, self.now(),
+                               link=source.links[-1])]
+
     # delete ------------------------------------------------------------------------------------
     def delete_issue(self, actor: str, id_or_key: str) -> list[IssueEvent]:
-        """`DELETE /rest/api/2/issue/{id}`: the issue goes, its comments go with it (secondary events)."""
+        """`DELETE /rest/api/2/issue/{id}`: the issue goes, its comments go with it (secondary
+        events), and so do its links on the issues at their other ends."""
         with self.store.lock:
             issue = self.require(id_or_key)
             moment = self.now()
             self.store.remove(issue)
+            for end in issue.links:
+                other = self.store.find(end.other_issue_id)
+                if other is not None:
+                    other.links = [kept for kept in other.links if kept.link_id != end.link_id]
             snapshot = issue.snapshot()
             events = [IssueEvent("jira:issue_deleted", snapshot, actor, moment)]
             for comment in snapshot.comments:
@@ -636,6 +675,22 @@ class JiraInstance:
             to_account=new_user.account_id if new_user else None,
             user_field=True,
         )
+
+
+def link_type_by(*, name: object = None, type_id: object = None) -> LinkType | None:
+    """The link type with this name (case-insensitive, as Jira matches it) or id."""
+    for link_type in LINK_TYPES:
+        if (name and str(name).lower() == link_type.name.lower()) or (type_id and str(type_id) == link_type.id):
+            return link_type
+    return None
+
+
+def _issue_ref(value: object) -> str | None:
+    """The id or key of `{"key": ...}` / `{"id": ...}`, as link requests name issues."""
+    if not isinstance(value, dict):
+        return None
+    ref = value.get("key") or value.get("id")
+    return str(ref) if ref else None
 
 
 def _fields_of(body: object) -> dict:

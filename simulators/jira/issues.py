@@ -81,6 +81,37 @@ class History:
     items: list[ChangeItem]
 
 
+@dataclass(frozen=True)
+class LinkType:
+    """An issue link type: `outward` reads from the link's source, `inward` from its destination."""
+
+    id: str
+    name: str
+    inward: str
+    outward: str
+
+
+# The link types a new Jira site has.
+LINK_TYPES = (
+    LinkType("10000", "Blocks", "is blocked by", "blocks"),
+    LinkType("10001", "Cloners", "is cloned by", "clones"),
+    LinkType("10002", "Duplicate", "is duplicated by", "duplicates"),
+    LinkType("10003", "Relates", "relates to", "relates to"),
+)
+
+
+@dataclass(frozen=True)
+class LinkEnd:
+    """One issue's side of an issue link: `outward` when this issue is the link's source (its
+    `issuelinks` entry then names the other issue as `outwardIssue`), `inward` when it is the
+    destination."""
+
+    link_id: str
+    type_id: str
+    direction: str
+    other_issue_id: str
+
+
 @dataclass
 class Issue:
     id: str
@@ -107,6 +138,7 @@ class Issue:
     worklogs: list[Worklog] = field(default_factory=list)
     histories: list[History] = field(default_factory=list)
     properties: dict[str, object] = field(default_factory=dict)
+    links: list[LinkEnd] = field(default_factory=list)
     plan_id: str | None = None   # the world's ticket plan this issue was seeded from
 
     def snapshot(self) -> "Issue":
@@ -123,6 +155,7 @@ class Issue:
         twin.worklogs = list(self.worklogs)
         twin.histories = list(self.histories)
         twin.properties = dict(self.properties)
+        twin.links = list(self.links)
         return twin
 
 
@@ -134,7 +167,7 @@ class IssueStore:
         self._issues: dict[str, Issue] = {}
         self._next_issue_id = 10001
         self._next_key_number = 1
-        self._next_ids = {"comment": 10001, "history": 10001, "worklog": 10001}
+        self._next_ids = {"comment": 10001, "history": 10001, "worklog": 10001, "link": 10001}
 
     def next_issue_identity(self) -> tuple[str, str]:
         """A fresh (id, key) pair."""

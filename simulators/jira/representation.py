@@ -10,8 +10,8 @@ from __future__ import annotations
 from simulators.jira.directory import CLOUD, user_json
 from simulators.jira.fields import editmeta_entry, render_custom_value
 from simulators.jira.instance import (ISSUE_TYPE_DESCRIPTIONS, ISSUE_TYPES, PRIORITIES, Component,
-                                      JiraInstance)
-from simulators.jira.issues import (ChangeItem, Comment, History, Issue, PROJECT_ID, PROJECT_KEY,
+                                      JiraInstance, link_type_by)
+from simulators.jira.issues import (ChangeItem, Comment, History, Issue, LinkType, PROJECT_ID, PROJECT_KEY,
                                     PROJECT_NAME, Worklog, jira_datetime)
 from simulators.jira.workflow import RESOLUTIONS, STATUSES, Status, StatusCategory, Transition
 
@@ -122,6 +122,27 @@ class Renderer:
         return {"startAt": 0, "maxResults": 20, "total": len(issue.worklogs),
                 "worklogs": [self.worklog(issue, w) for w in issue.worklogs[:20]]}
 
+    def link_type(self, link_type: LinkType) -> dict:
+        return {"id": link_type.id, "name": link_type.name, "inward": link_type.inward,
+                "outward": link_type.outward, "self": f"{self.base}/rest/api/2/issueLinkType/{link_type.id}"}
+
+    def issue_links(self, issue: Issue) -> list[dict]:
+        """The `issuelinks` field: each link with the issue at its other end in brief."""
+        shown = []
+        for end in issue.links:
+            other = self.instance.store.find(end.other_issue_id)
+            link_type = link_type_by(type_id=end.type_id)
+            if other is None or link_type is None:
+                continue
+            side = "outwardIssue" if end.direction == "outward" else "inwardIssue"
+            shown.append({"id": end.link_id, "self": f"{self.base}/rest/api/2/issueLink/{end.link_id}",
+                          "type": self.link_type(link_type),
+                          side: {"id": other.id, "key": other.key, "self": f"{self.base}/rest/api/2/issue/{other.id}",
+                                 "fields": {"summary": other.summary, "status": self.status(STATUSES[other.status_id]),
+                                            "priority": self.priority(other.priority_id),
+                                            "issuetype": self.issue_type(other.issue_type)}}})
+        return shown
+
     # issue -------------------------------------------------------------------------------------
     def issue_fields(self, issue: Issue, wanted: set[str] | None = None) -> dict:
         """All fields of an issue (or those in `wanted`), valued as REST v2 shows them."""
@@ -150,7 +171,7 @@ class Renderer:
             "timeestimate": remaining,
             "aggregatetimeoriginalestimate": None,
             "versions": [],
-            "issuelinks": [],
+            "issuelinks": self.issue_links(issue),
             "assignee": self.user(issue.assignee),
             "updated": jira_datetime(issue.updated),
             "status": self.status(status),

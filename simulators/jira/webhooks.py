@@ -12,6 +12,8 @@ Shapes follow the real captures (Cloud and Data Center):
   in `comment.self`.
 - Data Center changelog items have no `fieldId`; Cloud user items add `tmpFromAccountId` /
   `tmpToAccountId`.
+- `issuelink_created` carries `issueLink` only: its id, `sourceIssueId`, `destinationIssueId`
+  (numbers), `issueLinkType` (id, name, `outwardName`, `inwardName`), `sequence`, `systemLink`.
 
 Headers: `X-Atlassian-Webhook-Identifier` (one per event, the same on every retry and
 redelivery), `X-Atlassian-Webhook-Retry` (only on retries: how many came before),
@@ -26,7 +28,7 @@ import threading
 import uuid
 
 from simulators.jira.directory import CLOUD
-from simulators.jira.instance import IssueEvent
+from simulators.jira.instance import IssueEvent, link_type_by
 from simulators.jira.issues import epoch_ms
 from simulators.jira.representation import NOT_NAVIGABLE, Renderer
 
@@ -38,6 +40,9 @@ def build_payload(event: IssueEvent, renderer: Renderer) -> dict:
     issue = event.issue
     cloud = renderer.deployment == CLOUD
     payload: dict = {"timestamp": epoch_ms(event.at), "webhookEvent": event.webhook_event}
+    if event.link is not None:
+        payload["issueLink"] = _issue_link_body(event)
+        return payload
     if event.webhook_event.startswith("comment_"):
         payload["comment"] = renderer.comment(issue.id, event.comment)
         if cloud:
@@ -57,6 +62,16 @@ def build_payload(event: IssueEvent, renderer: Renderer) -> dict:
     if event.comment is not None:
         payload["comment"] = renderer.comment(issue.id, event.comment)
     return payload
+
+
+def _issue_link_body(event: IssueEvent) -> dict:
+    """`issueLink` of `issuelink_created` / `issuelink_deleted`: numeric ids, no issue bodies."""
+    link, link_type = event.link, link_type_by(type_id=event.link.type_id)
+    return {"id": int(link.link_id), "sourceIssueId": int(event.issue.id),
+            "destinationIssueId": int(link.other_issue_id),
+            "issueLinkType": {"id": int(link_type.id), "name": link_type.name, "outwardName": link_type.outward,
+                              "inwardName": link_type.inward, "isSubTaskLinkType": False, "isSystemLinkType": False},
+            "sequence": 0, "systemLink": False}
 
 
 def _issue_body(issue, renderer: Renderer, wanted: set[str]) -> dict:

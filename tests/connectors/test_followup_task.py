@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from connectors.base import TicketSearch
-from connectors.errors import InvalidRequest
+from connectors.errors import InvalidRequest, ServerError
 
 MARKER = "xla-bridge:{number}:followup:41"
 
@@ -88,6 +88,12 @@ def _jira_tasks(jira, label: str) -> list[dict]:
     return found["issues"]
 
 
+def _linked_keys(jira, ticket_id: str) -> list[str]:
+    """Keys of the issues linked to the ticket, as its `issuelinks` field shows them."""
+    links = _jira_get(jira, f"/rest/api/2/issue/{ticket_id}", fields="issuelinks")["fields"]["issuelinks"]
+    return [(link.get("inwardIssue") or link.get("outwardIssue"))["key"] for link in links]
+
+
 def test_jira_task_is_created_in_the_tickets_project_in_one_post(jira):
     connector = jira.connector()
     ticket = _first(connector, "incident")
@@ -95,8 +101,10 @@ def test_jira_task_is_created_in_the_tickets_project_in_one_post(jira):
     jira.clear_journal()
     key = connector.create_followup_task(ticket.ticket_key, "Call the caller back", f"Rated 3/10.\n[{marker}]",
                                          marker, "Service Desk Team", number=ticket.number, first_attempt=True)
-    assert [(c["method"], c["path"]) for c in jira.journal()] == [("POST", "/rest/api/2/issue")]
+    assert [(c["method"], c["path"]) for c in jira.journal()] == [("POST", "/rest/api/2/issue"),
+                                                                   ("POST", "/rest/api/2/issueLink")]
     assert key.startswith(ticket.number.rsplit("-", 1)[0] + "-") and not key.existed
+    assert _linked_keys(jira, ticket.ticket_key) == [key]
     tasks = _jira_tasks(jira, connector.followup_label(ticket.ticket_key, marker))
     assert [t["key"] for t in tasks] == [key]
     fields = tasks[0]["fields"]
@@ -110,10 +118,45 @@ def test_jira_retry_finds_the_earlier_task_and_without_the_number_reads_the_proj
     marker = MARKER.format(number=ticket.number)
     jira.clear_journal()
     created = connector.create_followup_task(ticket.ticket_key, "Call back", f"[{marker}]", marker)
-    assert [c["method"] for c in jira.journal()] == ["GET", "GET", "POST"]  # search, project, create
+    assert [c["method"] for c in jira.journal()] == ["GET", "GET", "POST", "POST"]  # search, project, create, link
     jira.clear_journal()
     again = connector.create_followup_task(ticket.ticket_key, "Call back", f"[{marker}]", marker,
                                            number=ticket.number)
     assert again == created and again.existed
     assert [c["method"] for c in jira.journal()] == ["GET"]
     assert len(_jira_tasks(jira, connector.followup_label(ticket.ticket_key, marker))) == 1
+
+
+def test_jira_retry_links_the_task_an_earlier_attempt_left_unlinked(jira):
+    connector = jira.connector()
+    ticket = _first(connector, "incident")
+    marker = MARKER.format(number=ticket.number)
+    jira.fault(status=503, count=1, method="POST", path_prefix="/rest/api/2/issueLink")
+    with pytest.raises(ServerError):
+        connector.create_followup_task(ticket.ticket_key, "Call back", f"[{marker}]", marker,
+                                       number=ticket.number, first_attempt=True)
+    [task] = _jira_tasks(jira, connector.followup_label(ticket.ticket_key, marker))
+    assert _linked_keys(jira, ticket.ticket_key) == []
+    jira.clear_journal()
+    again = connector.create_followup_task(ticket.ticket_key, "Call back", f"[{marker}]", marker,
+                                           number=ticket.number)
+    assert again == task["key"] and again.existed
+    assert [(c["method"], c["path"]) for c in jira.journal()] == [("GET", "/rest/api/2/search/jql")
+                                                                   if jira.deployment == "cloud" else
+                                                                   ("GET", "/rest/api/2/search"),
+                                                                   ("POST", "/rest/api/2/issueLink")]
+    assert _linked_keys(jira, ticket.ticket_key) == [task["key"]]
+
+
+def test_jira_link_refused_for_good_leaves_the_labelled_task_and_says_so(jira, caplog):
+    caplog.set_level("WARNING", logger="xla.connectors")
+    connector = jira.connector()
+    ticket = _first(connector, "incident")
+    marker = MARKER.format(number=ticket.number)
+    # A site whose "Relates" type was renamed answers 404 for the type, as for any unknown one.
+    connector.FOLLOWUP_LINK_TYPE = "Relates to"
+    key = connector.create_followup_task(ticket.ticket_key, "Call back", f"[{marker}]", marker,
+                                         number=ticket.number, first_attempt=True)
+    assert [t["key"] for t in _jira_tasks(jira, connector.followup_label(ticket.ticket_key, marker))] == [key]
+    assert _linked_keys(jira, ticket.ticket_key) == []
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == ["jira.followup_task.not_linked"]

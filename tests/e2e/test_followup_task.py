@@ -31,10 +31,16 @@ def _tasks_of(stack, connection_id: str, ticket_key: str) -> list[str]:
         rows = requests.get(f"{sim.url}/api/now/table/{task_table}", auth=auth, timeout=10,
                             params={"sysparm_query": f"{reference}={sys_id}"}).json()["result"]
         return [row["number"] for row in rows]
-    issues = requests.get(f"{sim.url}/rest/api/2/search", auth=auth, timeout=10,
-                          params={"jql": "issuetype = Task", "fields": "labels", "maxResults": 100}).json()["issues"]
-    return [issue["key"] for issue in issues
-            if any(label.startswith(f"xla-followup-{ticket_key}-") for label in issue["fields"]["labels"])]
+    # Jira: the tasks under the ticket's linked issues, each also carrying the ticket's follow-up label.
+    links = requests.get(f"{sim.url}/rest/api/2/issue/{ticket_key}", auth=auth, timeout=10,
+                         params={"fields": "issuelinks"}).json()["fields"]["issuelinks"]
+    linked = [link.get("inwardIssue") or link.get("outwardIssue") for link in links]
+    tasks = [issue["key"] for issue in linked if issue["fields"]["issuetype"]["name"] == "Task"]
+    for key in tasks:
+        labels = requests.get(f"{sim.url}/rest/api/2/issue/{key}", auth=auth, timeout=10,
+                              params={"fields": "labels"}).json()["fields"]["labels"]
+        assert any(label.startswith(f"xla-followup-{ticket_key}-") for label in labels), (key, labels)
+    return tasks
 
 
 def _two_surveyed_tickets(stack, connection_id: str, rounds: int = 10) -> list[tuple[str, str]]:
