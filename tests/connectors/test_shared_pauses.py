@@ -32,6 +32,21 @@ def two_processes(servicenow, sqlite_url):
         engine.dispose()
 
 
+def a_note_refused_for_one_second(target, connector, marker: str) -> tuple[str, str]:
+    """A ticket whose internal note `connector` just sent and got 429 with `Retry-After: 1` for;
+    (ticket key, its path on the instance). The journal holds that call only.
+
+    A note is never repeated inside its call: the 429 goes straight back to the job, so the
+    next call a test makes comes right after it."""
+    key = a_ticket(connector)
+    path = ticket_path(target, key)
+    target.clear_journal()
+    target.fault(status=429, retry_after=1, count=1, method="PATCH", path_prefix=path)
+    with pytest.raises(RateLimited):
+        connector.add_internal_note(key, "Experience score 61", marker=marker)
+    return key, path
+
+
 def test_a_wait_longer_than_a_call_stops_the_other_process_before_it_calls(two_processes):
     target, (first, second) = two_processes
     key = a_ticket(first)
@@ -48,14 +63,7 @@ def test_a_wait_longer_than_a_call_stops_the_other_process_before_it_calls(two_p
 
 def test_a_short_wait_holds_the_other_process_until_it_has_passed(two_processes):
     target, (first, second) = two_processes
-    key = a_ticket(first)
-    path = ticket_path(target, key)
-    target.clear_journal()
-    # A note is never repeated inside its call: the 429 goes straight back to the first process's
-    # job, and the second process's read comes right after it.
-    target.fault(status=429, retry_after=1, count=1, method="PATCH", path_prefix=path)
-    with pytest.raises(RateLimited):
-        first.add_internal_note(key, "Experience score 61", marker="xla:pause:1")
+    key, path = a_note_refused_for_one_second(target, first, marker="xla:pause:1")
     read(second, key)
     [refused] = calls_to(target, "PATCH", path)
     [later] = calls_to(target, "GET", path)
@@ -65,12 +73,7 @@ def test_a_short_wait_holds_the_other_process_until_it_has_passed(two_processes)
 
 def test_a_longer_pause_recorded_while_waiting_holds_the_call_until_its_end(two_processes, sqlite_url):
     target, (first, second) = two_processes
-    key = a_ticket(first)
-    path = ticket_path(target, key)
-    target.clear_journal()
-    target.fault(status=429, retry_after=1, count=1, method="PATCH", path_prefix=path)
-    with pytest.raises(RateLimited):
-        first.add_internal_note(key, "Experience score 61", marker="xla:pause:2")
+    key, path = a_note_refused_for_one_second(target, first, marker="xla:pause:2")
     # While the second process waits out that second, another 429 (of a third process) asks for
     # two seconds from now: the second process must look again before it calls.
     engine = make_engine(sqlite_url)
