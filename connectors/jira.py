@@ -319,8 +319,8 @@ class JiraConnector(TicketConnector):
         issue finds it. On a retry one JQL search for the label comes first and an existing task
         is returned instead, linked first if an earlier attempt stopped before its link. Jira has
         no assignment group, so `group` is named in the description. Returns the task's key.
-        Raises the usual typed errors, except that a link Jira refuses for good (the link type
-        missing, linking turned off) is logged and leaves the labelled task unlinked.
+        Raises the usual typed errors, except that a link Jira refuses with 400, 403 or 404 (a
+        site without the link type answers 404) is logged and leaves the labelled task unlinked.
         """
         ticket_key = str(ticket_key)
         label = self.followup_label(ticket_key, marker)

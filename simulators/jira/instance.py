@@ -335,10 +335,16 @@ class JiraInstance:
         if link_type is None:
             raise JiraError(404, [f"No issue link type with name '{type_name or type_id}' found."])
         with self.store.lock:
-            source, destination = self.require(source_ref), self.require(destination_ref)
+            # New versions of both issues replace the stored ones, as edits do: a reader holding the
+            # old object never sees it change.
+            source = self.require(source_ref).snapshot()
+            found = self.require(destination_ref)
+            destination = source if found.id == source.id else found.snapshot()
             link_id = self.store.next_id("link")
             source.links.append(LinkEnd(link_id, link_type.id, "outward", destination.id))
             destination.links.append(LinkEnd(link_id, link_type.id, "inward", source.id))
+            self.store.add(source)
+            self.store.add(destination)
             return [IssueEvent("issuelink_created", source.snapshot(), actor, self.now(),
                                link=source.links[-1])]
 
@@ -353,7 +359,9 @@ class JiraInstance:
             for end in issue.links:
                 other = self.store.find(end.other_issue_id)
                 if other is not None:
-                    other.links = [kept for kept in other.links if kept.link_id != end.link_id]
+                    unlinked = other.snapshot()
+                    unlinked.links = [kept for kept in other.links if kept.link_id != end.link_id]
+                    self.store.add(unlinked)
             snapshot = issue.snapshot()
             events = [IssueEvent("jira:issue_deleted", snapshot, actor, moment)]
             for comment in snapshot.comments:
