@@ -181,6 +181,8 @@ def _process_metrics(settings, section: str, port_override: int | None):
 
 
 def cmd_serve(args) -> int:
+    from ops.server import gunicorn_worker_options
+
     settings = _load(args)
     config_path = os.path.abspath(args.config or os.environ["XLA_BRIDGE_CONFIG"])
     env = dict(os.environ, XLA_BRIDGE_CONFIG=config_path)
@@ -190,8 +192,7 @@ def cmd_serve(args) -> int:
         env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="xla-metrics-")
     command = [sys.executable, "-m", "gunicorn",
                "--bind", args.bind or settings.server.bind,
-               "--workers", str(args.workers or settings.server.workers),
-               "--threads", str(settings.server.threads),
+               *gunicorn_worker_options(settings.server, workers=args.workers),
                "--timeout", str(settings.server.timeout_s),
                "--chdir", str(ROOT),
                "--access-logfile", "-",

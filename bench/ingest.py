@@ -1,10 +1,11 @@
 """Webhook ingest benchmark: signed Jira deliveries into the real service under gunicorn.
 
-    python -m bench.ingest [--requests 6000] [--seconds 20] [--clients 32] [--workers 2] [--threads 16]
+    python -m bench.ingest [--requests 6000] [--seconds 20] [--clients 32] [--workers 2]
+                           [--worker-class gevent|gthread] [--connections 1000] [--threads 16]
                            [--rounds 3] [--no-naive] [--json FILE]
 
-Servers run one after the other in the same invocation, all with the same gunicorn workers and
-threads: a bare Flask app that reads the body and answers 202 (the ceiling); the service itself
+Servers run one after the other in the same invocation, all with the same gunicorn flags (worker
+class, processes and concurrency, as `app.py serve` builds them from `[server]`): a bare Flask app that reads the body and answers 202 (the ceiling); the service itself
 (`app:create_app()`: signature check, parse, inbox row and job committed to SQLite with
 `synchronous=FULL` before the 202, concurrent deliveries sharing one commit); and, for
 comparison, the same service with one transaction per delivery in the request thread (the naive
@@ -43,6 +44,8 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/ingest.py`) as w
     sys.path.insert(0, str(ROOT))
 
 from bench.common import children_cpu_seconds  # noqa: E402
+from ops.server import gunicorn_worker_options  # noqa: E402
+from settings.model import ServerSettings  # noqa: E402
 
 SECRET_ENV = "XLA_BENCH_JIRA_WEBHOOK_SECRET"
 TOKEN_ENV = "XLA_BENCH_JIRA_TOKEN"
@@ -79,16 +82,16 @@ def post_fork(server, worker):
     if os.environ.get(NAIVE_ENV) != "1":
         return
     from storage.db import transaction
-    from webhooks import inbox
+    from webhooks import inbox, inbox_writer
 
     def store_alone(writer, event):
         try:
             with transaction(writer._sessions) as session:
                 return inbox.store_event(session, event)
         except Exception as exc:  # the endpoint answers 503, as with the real writer
-            raise inbox.InboxUnavailable(type(exc).__name__) from exc
+            raise inbox_writer.InboxUnavailable(type(exc).__name__) from exc
 
-    inbox.InboxWriter.store = store_alone
+    inbox_writer.InboxWriter.store = store_alone
 
 
 @dataclass
@@ -202,12 +205,12 @@ def drive_load(port: int, deliveries: list[tuple[bytes, dict]], clients: int, se
 class Gunicorn:
     """One gunicorn server on 127.0.0.1 with an ephemeral port, stopped by `stop()`."""
 
-    def __init__(self, app_spec: str, workers: int, threads: int, env: dict, log_path: Path,
+    def __init__(self, app_spec: str, server: ServerSettings, env: dict, log_path: Path,
                  config_module: str | None = None):
         self.log_path = log_path
         self.log = open(log_path, "w")
-        command = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", str(workers),
-                   "--threads", str(threads), "--chdir", str(ROOT), "--log-level", "info", app_spec]
+        command = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", *gunicorn_worker_options(server),
+                   "--chdir", str(ROOT), "--log-level", "info", app_spec]
         if config_module:
             command[3:3] = ["-c", f"python:{config_module}"]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -247,7 +250,7 @@ class Gunicorn:
         self.log.close()
 
 
-def write_config(folder: Path, workers: int, threads: int) -> tuple[Path, str]:
+def write_config(folder: Path, server: ServerSettings) -> tuple[Path, str]:
     database_url = f"sqlite:///{folder / 'ingest.db'}"
     config = folder / "bench.toml"
     config.write_text(f"""
@@ -256,8 +259,10 @@ database_url = "{database_url}"
 log_level = "WARNING"
 
 [server]
-workers = {workers}
-threads = {threads}
+workers = {server.workers}
+worker_class = "{server.worker_class}"
+worker_connections = {server.worker_connections}
+threads = {server.threads}
 
 [[connections]]
 id = "{CONNECTION}"
@@ -312,13 +317,13 @@ def count_inbox(database_url: str) -> int:
 
 
 def measure(label: str, app_spec: str, pool: list[tuple[bytes, dict]], warmup: int, clients: int,
-            seconds: float, workers: int, threads: int, env: dict, folder: Path,
+            seconds: float, server_settings: ServerSettings, env: dict, folder: Path,
             round_number: int) -> tuple[Result, int]:
     """One fresh server under load: warm it up, then measure. Returns the result and how many
     deliveries (warm-up included) were answered 202."""
     naive = label == "naive_inbox"
     naive_env = {NAIVE_ENV: "1", "PYTHONPATH": str(ROOT)} if naive else {}
-    server = Gunicorn(app_spec, workers, threads, {**env, **naive_env}, folder / f"{label}-{round_number}.log",
+    server = Gunicorn(app_spec, server_settings, {**env, **naive_env}, folder / f"{label}-{round_number}.log",
                       config_module="bench.ingest" if naive else None)
     try:
         _, warm_accepted = drive_load(server.port, pool[:warmup], clients, seconds, label)
@@ -336,14 +341,14 @@ def measure(label: str, app_spec: str, pool: list[tuple[bytes, dict]], warmup: i
     return result, warm_accepted + accepted
 
 
-def run(requests_count: int, seconds: float, clients: int, workers: int, threads: int, warmup: int,
+def run(requests_count: int, seconds: float, clients: int, server: ServerSettings, warmup: int,
         naive: bool = True, rounds: int = 3) -> dict:
     from storage.migrate import upgrade
 
     folder = Path(tempfile.mkdtemp(prefix="xla-bench-ingest-"))
     secret = uuid.uuid4().hex
     try:
-        config, database_url = write_config(folder, workers, threads)
+        config, database_url = write_config(folder, server)
         upgrade(database_url)
         metrics_dir = folder / "metrics"
         metrics_dir.mkdir()
@@ -361,7 +366,7 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
         accepted_by_service = 0
         for index, (label, spec, number) in enumerate(plan):
             result, accepted = measure(label, spec, deliveries[index * share:(index + 1) * share], warmup, clients,
-                                       seconds, workers, threads, env, folder, number)
+                                       seconds, server, env, folder, number)
             measured.append(result)
             if label != "bare_flask":
                 accepted_by_service += accepted
@@ -382,8 +387,11 @@ def run(requests_count: int, seconds: float, clients: int, workers: int, threads
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
                     "load_1min_before": round(load_before, 2), "load_1min_after": round(load_after, 2),
                     "sqlite_commit_ms_p50": commit_ms},
-        "settings": {"requests": requests_count, "seconds": seconds, "clients": clients, "workers": workers,
-                     "threads": threads, "warmup": warmup, "rounds": rounds},
+        "settings": {"requests": requests_count, "seconds": seconds, "clients": clients,
+                     "workers": server.workers, "worker_class": server.worker_class,
+                     "concurrency_per_worker": (server.worker_connections if server.worker_class == "gevent"
+                                                else server.threads),
+                     "warmup": warmup, "rounds": rounds},
         "rounds": [asdict(result) for result in measured],
         "median_throughput_per_s": {label: round(median(values), 1) for label, values in rates.items()},
         # The service's median rate over the bare app's median rate.
@@ -401,8 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=6000, help="measured deliveries per server")
     parser.add_argument("--seconds", type=float, default=20.0, help="time budget per server")
     parser.add_argument("--clients", type=int, default=32, help="concurrent client connections")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both servers)")
-    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker (both servers)")
+    defaults = ServerSettings()
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (all servers)")
+    parser.add_argument("--worker-class", choices=("gevent", "gthread"), default=defaults.worker_class,
+                        help="gunicorn worker class (all servers); the service's default is %(default)s")
+    parser.add_argument("--connections", type=int, default=defaults.worker_connections,
+                        help="requests one gevent worker serves at once")
+    parser.add_argument("--threads", type=int, default=16, help="threads per gthread worker")
     parser.add_argument("--warmup", type=int, default=300, help="deliveries sent before measuring")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of the bare app and the service, alternating (each on a fresh server)")
@@ -413,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    record = run(args.requests, args.seconds, args.clients, args.workers, args.threads, args.warmup,
+    server = ServerSettings(workers=args.workers, worker_class=args.worker_class,
+                            worker_connections=args.connections, threads=args.threads)
+    record = run(args.requests, args.seconds, args.clients, server, args.warmup,
                  naive=not args.no_naive, rounds=args.rounds)
     print(f"{'round':>5} {'target':<12} {'answered':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
           f" {'p99 ms':>8} {'cpu ms':>7} {'busiest':>7}")
@@ -426,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio xla_bridge / bare_flask (medians): {record['ratio']}; by round: {record['ratio_by_round']}")
     if record["naive_ratio"] is not None:
         print(f"ratio naive_inbox / bare_flask: {record['naive_ratio']} (one commit per delivery, for comparison)")
-    machine = record["machine"]
+    machine, settings = record["machine"], record["settings"]
+    print(f"{settings['workers']} {settings['worker_class']} workers x {settings['concurrency_per_worker']} "
+          f"requests at once, {settings['clients']} clients")
     print(f"1-min load {machine['load_1min_before']} -> {machine['load_1min_after']} on {machine['cpus']} CPUs; "
           f"SQLite durable commit p50 {machine['sqlite_commit_ms_p50']} ms")
     print(f"inbox rows {record['inbox_rows']} for {record['answered_202_by_service']} deliveries answered 202 "

@@ -22,7 +22,9 @@ class ServiceSettings:
 class ServerSettings:
     bind: str = "127.0.0.1:8000"
     workers: int = 2
-    threads: int = 4
+    worker_class: str = "gevent"
+    worker_connections: int = 1000  # gevent: requests a worker serves at once
+    threads: int = 4                # gthread: requests a worker serves at once
     timeout_s: int = 30
 
 

@@ -94,7 +94,11 @@ class ServiceSchema(StrictSchema):
 class ServerSchema(StrictSchema):
     bind = text("host:port for gunicorn, e.g. 0.0.0.0:8000")
     workers = whole("gunicorn worker processes", validate=positive("whole number"))
-    threads = whole("threads per gunicorn worker", validate=positive("whole number"))
+    worker_class = text("gevent (the default) or gthread", validate=validate.OneOf(
+        ["gevent", "gthread"], error="expected gevent (requests on greenlets, the default) or gthread "
+                                     "(requests on OS threads)"))
+    worker_connections = whole("requests one gevent worker serves at once", validate=positive("whole number"))
+    threads = whole("threads per gthread worker", validate=positive("whole number"))
     timeout_s = whole("seconds before gunicorn restarts a stuck worker", validate=positive("whole number"))
 
     @post_load

@@ -24,7 +24,7 @@ from pipeline.loop_guard import count_drop, integration_names, names_integration
 from settings.model import ConnectionSettings
 from storage.db import transaction
 from webhooks.errors import SignatureRejected
-from webhooks.inbox import InboxUnavailable, InboxWriter
+from webhooks.inbox_writer import InboxUnavailable, InboxWriter
 from webhooks.outcomes import Ignored, Unrecognised, Unsupported
 from webhooks.quarantine import quarantine_payload
 from webhooks.secrets import SecretUnavailable, signing_secrets

@@ -1,45 +1,32 @@
-"""The durable inbox: a verified event is on disk, with its processing job, before the 202 leaves.
+"""The durable inbox's unit of work: an event's row and its processing job, in one transaction.
 
-`store_events` is the unit of work: it inserts the `inbox_events` rows (unique on connection and
-delivery id, so a redelivery is recognised and only counted) and enqueues their `process_event`
-jobs in the caller's transaction. Both commit together or not at all.
-
-`InboxWriter` is how the endpoint calls it. One writer thread per process takes every event
-waiting at that moment and stores them all in one transaction (group commit): with SQLite's
-`synchronous=FULL` a commit costs a disk flush, and sharing that flush between concurrent
-deliveries is what lets ingest keep up under load. Each request thread waits for the commit of
-its own batch, so "stored before acknowledged" holds for every delivery.
+`store_events` inserts the `inbox_events` rows (unique on connection and delivery id, so a
+redelivery is recognised and only counted) and enqueues their `process_event` jobs in the
+caller's transaction. Both commit together or not at all. The webhook endpoint reaches it through
+`webhooks.inbox_writer.InboxWriter`, which commits concurrent deliveries together.
 
 The statements are plain SQL on the driver's cursor, built once per database and batch size.
-The writer thread runs them while the request threads compete for the interpreter lock, and on
-SQLite every step of a statement (each row it returns is one) lets the lock go, to be won back
-while the batch holds the database. Hence few statements per batch (on SQLite: BEGIN IMMEDIATE,
-one INSERT per table, COMMIT), no ORM, and each event serialised to JSON once, in its request
-thread (the job's payload embeds the same text).
+With gthread workers the writer runs them while the request threads compete for the interpreter
+lock, and on SQLite every step of a statement (each row it returns is one) lets the lock go, to
+be won back while the batch holds the database. Hence few statements per batch (on SQLite: BEGIN
+IMMEDIATE, one INSERT per table, COMMIT), no ORM, and each event serialised to JSON once, in its
+request (the job's payload embeds the same text).
 """
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
-import logging
-import os
-import queue
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import JSON, DateTime
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from domain.events import TicketEvent
 from jobs.queue import NewJob, job_row
 from storage.clock import utcnow
 from storage.models import InboxEvent, Job
-
-log = logging.getLogger("xla.webhooks.inbox")
 
 PROCESS_EVENT_JOB = "process_event"
 DEFAULT_MAX_ATTEMPTS = 8  # jobs.queue.enqueue's default
@@ -47,10 +34,6 @@ DEFAULT_MAX_ATTEMPTS = 8  # jobs.queue.enqueue's default
 _ROWS_PER_STATEMENT = 90
 # SQLite picks rowids at random only once the largest one is 2**63 - 1; far below, ids stay in sequence.
 _RANDOM_ROWIDS_FROM = 2 ** 62
-
-
-class InboxUnavailable(Exception):
-    """The inbox could not take the event (database error, or no commit in time). The sender must retry."""
 
 
 def process_event_dedupe_key(connection_id: str, delivery_id: str) -> str:
@@ -73,17 +56,18 @@ def store_events(session: Session, events: Sequence[TicketEvent], *, max_attempt
     event stored before, or earlier in `events`). Jobs are the rows `jobs.queue.job_row` makes.
     The caller commits; database errors propagate (the driver's own exception classes).
     """
-    return _store_on(session.connection(), events, max_attempts)
+    connection = session.connection()
+    return store_on_connection(connection.dialect, connection.connection, events, max_attempts)
 
 
-def _store_on(connection, events: Sequence[TicketEvent], max_attempts: int | None,
-              encoded: Sequence[str] | None = None) -> list[bool]:
-    """`store_events` on a SQLAlchemy Connection whose transaction has begun (on SQLite: the write
-    lock). `encoded[i]`, when given, is `encode_event(events[i])`."""
+def store_on_connection(dialect, driver_connection, events: Sequence[TicketEvent], max_attempts: int | None = None,
+                        encoded: Sequence[str] | None = None) -> list[bool]:
+    """`store_events` on a driver (DB-API) connection of `dialect` whose transaction has begun (on
+    SQLite: the write lock). `encoded[i]`, when given, is `encode_event(events[i])`."""
     if not events:
         return []
-    statements = _statements(connection.dialect)
-    cursor = connection.connection.cursor()
+    statements = _statements(dialect)
+    cursor = driver_connection.cursor()
     try:
         return _store_with_cursor(cursor, statements, events,
                                   encoded if encoded is not None else [encode_event(event) for event in events],
@@ -253,177 +237,3 @@ def _converter(column, dialect) -> Callable[[Any], Any]:
 
 def _chunks(rows: list) -> list[list]:
     return [rows[start:start + _ROWS_PER_STATEMENT] for start in range(0, len(rows), _ROWS_PER_STATEMENT)]
-
-
-class SqliteWriterTurn:
-    """A host-wide lock that inbox writers of one SQLite file take around each transaction.
-
-    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
-    100 ms). Gunicorn workers' inbox writers queue on this lock instead, so each starts the moment
-    the previous commit ends; while it waits, its batch keeps growing. Other writers of the file
-    (the worker process) are unaffected and still rely on SQLite's own busy timeout. A no-op for
-    other databases, whose concurrent transactions do not exclude each other.
-    """
-
-    def __init__(self, lock_path: str | None):
-        self._lock_path = lock_path
-        self._pid: int | None = None
-        self._file = None
-
-    @classmethod
-    def for_engine(cls, engine) -> "SqliteWriterTurn":
-        database = engine.url.database if engine.dialect.name == "sqlite" else None
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return cls(None)
-        # Beside the database, as SQLite keeps its own -wal and -shm files: it goes with the
-        # database (a test's temporary folder, a volume) instead of piling up in the temp folder.
-        return cls(os.path.abspath(database) + "-inbox.lock")
-
-    def __enter__(self):
-        if self._lock_path is None:
-            return self
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
-            try:
-                self._file = open(self._lock_path, "a+b")  # one descriptor per process, kept open
-            except OSError as exc:
-                # Not fatal: without the turn, SQLite's busy timeout still serialises the writers.
-                log.warning("webhook.inbox_turn_unavailable", extra={"error": type(exc).__name__})
-                self._file = None
-        if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc_info):
-        if self._lock_path is not None and self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-        return False
-
-
-class _Waiting:
-    """One request's event, its JSON text, and the lock it waits on (held from creation).
-
-    The writer thread settles it (new, duplicate or failed) and then releases it: the request
-    thread reads the outcome only after the release.
-    """
-
-    __slots__ = ("event", "encoded", "done", "settled", "stored", "error")
-
-    def __init__(self, event: TicketEvent):
-        self.event = event
-        # Serialised here, in the request thread, not while the writer holds the database.
-        self.encoded = encode_event(event)
-        # A plain lock, not a threading.Event: creating, releasing and waiting on it stays in C.
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.settled = False    # touched by the writer thread only
-        self.stored: bool | None = None
-        self.error: BaseException | None = None
-
-    def settle(self, stored: bool | None = None, error: BaseException | None = None) -> None:
-        if not self.settled:
-            self.settled = True
-            self.stored, self.error = stored, error
-
-
-class InboxWriter:
-    """Stores events for request threads, committing concurrent ones together.
-
-    `store(event)` blocks until the transaction holding `event` has committed (True: new,
-    False: duplicate) or failed (InboxUnavailable). The thread starts on first use, in the process
-    that uses it, so a writer created before gunicorn forks works in every worker.
-    """
-
-    def __init__(self, sessions: sessionmaker[Session], *, wait_s: float = 25.0, max_batch: int = 500,
-                 max_attempts: int | None = None):
-        self._sessions = sessions
-        self._engine = sessions.kw["bind"]
-        self._turn = SqliteWriterTurn.for_engine(self._engine)
-        self._wait_s = wait_s
-        self._max_batch = max_batch
-        self._max_attempts = max_attempts
-        dbapi = self._engine.dialect.dbapi
-        # A problem with one event's data, as SQLAlchemy or the driver itself reports it.
-        self._data_errors = (IntegrityError, DataError, ProgrammingError,
-                             dbapi.IntegrityError, dbapi.DataError, dbapi.ProgrammingError)
-        self._pid: int | None = None
-        self._start_lock = threading.Lock()
-        self._waiting: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def store(self, event: TicketEvent) -> bool:
-        """Store `event` durably; True when new, False when already stored. Raises InboxUnavailable."""
-        waiting = _Waiting(event)
-        self._ensure_running()
-        self._waiting.put(waiting)
-        if not waiting.done.acquire(timeout=self._wait_s):
-            # The batch may still commit later; the sender's retry is then a recognised duplicate.
-            raise InboxUnavailable("the inbox did not commit in time")
-        if waiting.error is not None:
-            raise InboxUnavailable(type(waiting.error).__name__) from waiting.error
-        if not waiting.settled:  # released with no outcome: a bug, never a 202
-            raise InboxUnavailable("the inbox writer gave no outcome")
-        return bool(waiting.stored)
-
-    def _ensure_running(self) -> None:
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._start_lock:
-            if self._pid != os.getpid():
-                # A forked child inherits neither the thread nor what it was waiting on: start afresh.
-                self._waiting = queue.SimpleQueue()
-                self._thread = None
-                self._pid = os.getpid()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, args=(self._waiting,), name="inbox-writer",
-                                                 daemon=True)
-                self._thread.start()
-
-    def _run(self, waiting: queue.SimpleQueue) -> None:
-        while True:
-            batch = [waiting.get()]
-            try:
-                # Wait for the turn before taking the rest: whatever arrives meanwhile rides along.
-                with self._turn:
-                    while len(batch) < self._max_batch:
-                        try:
-                            batch.append(waiting.get_nowait())
-                        except queue.Empty:
-                            break
-                    # Every writer (other processes, other replicas) inserts keys in the same order, so
-                    # two batches holding the same deliveries wait for each other instead of deadlocking.
-                    batch.sort(key=lambda item: (item.event.connection_id, item.event.delivery_id))
-                    self._commit(batch)
-            except BaseException as exc:  # never leave a request waiting on a dead thread
-                for item in batch:
-                    item.settle(error=exc)
-                log.exception("webhook.inbox_writer_failed")
-            # Released after the turn: the next writer need not wait for these threads' wake-ups.
-            for item in batch:
-                item.done.release()
-
-    def _commit(self, batch: list[_Waiting]) -> None:
-        """Store `batch` in one transaction and settle each item (never releases them)."""
-        try:
-            with self._engine.connect() as connection, connection.begin():
-                results = _store_on(connection, [item.event for item in batch], self._max_attempts,
-                                    [item.encoded for item in batch])
-        except self._data_errors as exc:
-            if len(batch) == 1:
-                self._fail(batch, exc)
-                return
-            # A problem with one event's data must not fail the others: store each alone.
-            for item in batch:
-                self._commit([item])
-            return
-        except Exception as exc:  # any other database error fails the whole batch: senders retry
-            self._fail(batch, exc)
-            return
-        for item, stored in zip(batch, results):
-            item.settle(stored=stored)
-
-    @staticmethod
-    def _fail(batch: list[_Waiting], exc: BaseException) -> None:
-        log.error("webhook.inbox_commit_failed", extra={"error": type(exc).__name__, "events": len(batch)})
-        for item in batch:
-            item.settle(error=exc)

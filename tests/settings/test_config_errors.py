@@ -126,3 +126,9 @@ def test_check_config_reports_secrets_missing_from_the_environment(tmp_path):
     assert result.returncode == 1
     assert "connections[0].auth.token_env: environment variable JIRA_TOKEN is not set" in result.stdout
     assert "service.secret_key_env: environment variable XLA_SECRET_KEY is not set" in result.stdout
+
+
+def test_unknown_worker_class_names_the_ones_offered(tmp_path):
+    problems = problems_of(tmp_path, '[server]\nworker_class = "sync"\n' + VALID_CONNECTION)
+    assert problems == ["server.worker_class: found 'sync'; expected gevent (requests on greenlets, the default) "
+                        "or gthread (requests on OS threads)"]
