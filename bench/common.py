@@ -59,6 +59,7 @@ class ServiceTuning:
     """
 
     serve_workers: int = 2
+    serve_worker_class: str = "gevent"  # [server].worker_class; gthread uses serve_threads
     serve_threads: int = 4
     worker_processes: int = 1
     worker_concurrency: int = 2
@@ -82,6 +83,7 @@ secret_key_env = "{_SECRET_ENVS['key']}"
 
 [server]
 workers = {tuning.serve_workers}
+worker_class = "{tuning.serve_worker_class}"
 threads = {tuning.serve_threads}
 
 [worker]
@@ -379,6 +381,32 @@ def children_cpu_seconds(parent_pid: int) -> dict[int, float]:
     except OSError:
         return {}
     return {pid: used / ticks for pid, (_, used, parent) in table.items() if parent == parent_pid}
+
+
+def children_context_switches(parent_pid: int) -> dict[int, int]:
+    """Voluntary context switches so far of each child process of `parent_pid`, all its threads
+    added up (a switch is a wait: for a lock, a socket, the disk). Linux only; empty elsewhere."""
+    try:
+        children = [pid for pid, (_, _, parent) in _process_table().items() if parent == parent_pid]
+    except OSError:
+        return {}
+    switches = {}
+    for pid in children:
+        total = 0
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue  # ended meanwhile
+        for task in tasks:
+            try:
+                status = (task / "status").read_text()
+            except OSError:
+                continue  # a thread that ended meanwhile
+            for line in status.splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split(":", 1)[1])
+        switches[pid] = total
+    return switches
 
 
 # -- statistics ---------------------------------------------------------------------------------

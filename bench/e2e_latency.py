@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/e2e_latency.py [--rate 50] [--seconds 60] [--tickets 500]
                                           [--baseline-seconds 15] [--workers 1] [--concurrency 2]
-                                          [--poll-interval 0.05] [--webhook-senders 4] [--json FILE]
+                                          [--poll-interval 0.05] [--serve-worker-class gevent|gthread]
+                                          [--webhook-senders 4] [--json FILE]
 
 Two stacks run one after the other in the same invocation, each with a fresh ServiceNow simulator
 that has `--webhook-senders` deliveries in flight at once (the vendors deliver concurrently):
@@ -361,7 +362,8 @@ def inbox_integrity(stack: ServiceStack) -> dict:
 def run(args) -> dict:
     load_at_start = [round(value, 2) for value in os.getloadavg()]
     tuning = ServiceTuning(worker_processes=args.workers, worker_concurrency=args.concurrency,
-                           poll_interval_s=args.poll_interval, postgres_url=args.postgres_url)
+                           poll_interval_s=args.poll_interval, postgres_url=args.postgres_url,
+                           serve_worker_class=args.serve_worker_class)
     stacks = {}
     if args.baseline_seconds > 0:
         with ServiceStack(tuning, with_service=False, simulator_args=SIMULATOR_ARGS,
@@ -428,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="`app.py worker` processes")
     parser.add_argument("--concurrency", type=int, default=2, help="job loops per worker process")
     parser.add_argument("--poll-interval", type=float, default=0.05, help="[worker] poll_interval_s")
+    parser.add_argument("--serve-worker-class", choices=("gevent", "gthread"), default="gevent",
+                        help="[server].worker_class of `app.py serve`")
     parser.add_argument("--postgres-url", default=None, metavar="URL",
                         help="run the service on this PostgreSQL database (a fresh schema, dropped after "
                              "the run) instead of a SQLite file, e.g. postgresql://127.0.0.1:5432/test")

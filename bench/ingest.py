@@ -5,20 +5,21 @@
                            [--rounds 3] [--no-naive] [--json FILE]
 
 Servers run one after the other in the same invocation, all with the same gunicorn flags (worker
-class, processes and concurrency, as `app.py serve` builds them from `[server]`): a bare Flask app that reads the body and answers 202 (the ceiling); the service itself
-(`app:create_app()`: signature check, parse, inbox row and job committed to SQLite with
-`synchronous=FULL` before the 202, concurrent deliveries sharing one commit); and, for
-comparison, the same service with one transaction per delivery in the request thread (the naive
-inbox, switched in by this module's gunicorn `post_fork` hook). The bare app and the service
-alternate for `--rounds` rounds, each on a fresh server, because a gunicorn server's rate depends
-on how the kernel happened to hand the keep-alive connections to its workers; the naive inbox
-runs once, last. One pure-Python load generator drives each: `--clients` threads, each with one
-keep-alive connection, sending pre-signed distinct deliveries until `--requests` are answered or
-`--seconds` have passed. Per round it reports throughput, p50/p95/p99 latency, the gunicorn
-workers' CPU per delivery and the busiest worker's share of it; the ratio is the service's median
-rate over the bare app's. It also records the machine's load and the disk's durable-commit
-latency, checks that every delivery answered 202 is in the inbox, and writes a JSON record to
-bench/results/. Method and figures: docs/benchmarks.md, "Webhook ingest".
+class, processes and concurrency, as `app.py serve` builds them from `[server]`): a bare Flask
+app that reads the body and answers 202 (the ceiling); the service itself (`app:create_app()`:
+signature check, parse, inbox row and job committed to SQLite with `synchronous=FULL` before the
+202, concurrent deliveries sharing one commit); and, for comparison, the same service with one
+transaction per delivery in the request (the naive inbox, switched in by this module's gunicorn
+`post_fork` hook). The bare app and the service alternate for `--rounds` rounds, each on a fresh
+server, because a gunicorn server's rate depends on how the kernel happened to hand the
+keep-alive connections to its workers; the naive inbox runs once, last. One pure-Python load
+generator drives each: `--clients` threads, each with one keep-alive connection, sending
+pre-signed distinct deliveries until `--requests` are answered or `--seconds` have passed. Per
+round it reports throughput, p50/p95/p99 latency, the gunicorn workers' CPU and voluntary
+context switches per delivery, and the busiest worker's share of the CPU; the ratio is the
+service's median rate over the bare app's. It also records the machine's load and the disk's
+durable-commit latency, checks that every delivery answered 202 is in the inbox, and writes a
+JSON record to bench/results/. Method and figures: docs/benchmarks.md, "Webhook ingest".
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python bench/ingest.py`) as well as with -m
     sys.path.insert(0, str(ROOT))
 
-from bench.common import children_cpu_seconds  # noqa: E402
+from bench.common import children_context_switches, children_cpu_seconds  # noqa: E402
 from ops.server import gunicorn_worker_options  # noqa: E402
 from settings.model import ServerSettings  # noqa: E402
 
@@ -109,6 +110,8 @@ class Result:
     # share of it: 0.5 when two workers shared the load evenly, near 1.0 when one took it all.
     worker_cpu_ms_per_delivery: float | None = None
     busiest_worker_share: float | None = None
+    # The gunicorn workers' voluntary context switches (all threads) per delivery answered.
+    switches_per_delivery: float | None = None
 
 
 def build_deliveries(count: int, secret: str) -> list[tuple[bytes, dict]]:
@@ -328,8 +331,10 @@ def measure(label: str, app_spec: str, pool: list[tuple[bytes, dict]], warmup: i
     try:
         _, warm_accepted = drive_load(server.port, pool[:warmup], clients, seconds, label)
         before = children_cpu_seconds(server.process.pid)
+        switches_before = children_context_switches(server.process.pid)
         result, accepted = drive_load(server.port, pool[warmup:], clients, seconds, label)
         after = children_cpu_seconds(server.process.pid)
+        switches_after = children_context_switches(server.process.pid)
     finally:
         server.stop()
     used = [after[pid] - before.get(pid, 0.0) for pid in after]
@@ -338,6 +343,9 @@ def measure(label: str, app_spec: str, pool: list[tuple[bytes, dict]], warmup: i
     if total > 0 and result.answered:
         result.worker_cpu_ms_per_delivery = round(total * 1000 / result.answered, 3)
         result.busiest_worker_share = round(max(used) / total, 2)
+    if switches_after and result.answered:
+        switched = sum(count - switches_before.get(pid, 0) for pid, count in switches_after.items())
+        result.switches_per_delivery = round(switched / result.answered, 1)
     return result, warm_accepted + accepted
 
 
@@ -431,12 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     record = run(args.requests, args.seconds, args.clients, server, args.warmup,
                  naive=not args.no_naive, rounds=args.rounds)
     print(f"{'round':>5} {'target':<12} {'answered':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
-          f" {'p99 ms':>8} {'cpu ms':>7} {'busiest':>7}")
+          f" {'p99 ms':>8} {'cpu ms':>7} {'busiest':>7} {'switches':>8}")
     for result in record["rounds"]:
         print(f"{result['round']:>5} {result['target']:<12} {result['answered']:>8} {result['errors']:>6}"
               f" {result['throughput_per_s']:>8} {result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}"
-              f" {_shown(result['worker_cpu_ms_per_delivery']):>7} {_shown(result['busiest_worker_share']):>7}")
-    print("(cpu ms: the gunicorn workers' CPU per delivery; busiest: the busiest worker's share of it)")
+              f" {_shown(result['worker_cpu_ms_per_delivery']):>7} {_shown(result['busiest_worker_share']):>7}"
+              f" {_shown(result['switches_per_delivery']):>8}")
+    print("(cpu ms: the gunicorn workers' CPU per delivery; busiest: the busiest worker's share of it; "
+          "switches: their voluntary context switches per delivery)")
     print(f"median req/s: {record['median_throughput_per_s']}")
     print(f"ratio xla_bridge / bare_flask (medians): {record['ratio']}; by round: {record['ratio_by_round']}")
     if record["naive_ratio"] is not None:
