@@ -3,7 +3,7 @@
 `gevent` (the default) serves each request on a greenlet of one OS thread per worker process. A
 webhook request spends most of its life waiting for the inbox commit it shares with others
 (webhooks/inbox.py), and a waiting greenlet costs neither an OS thread nor a turn at the
-interpreter lock: on two CPUs this takes about 1.7 times the deliveries per second that
+interpreter lock: on two CPUs this takes about 1.5 times the deliveries per second that
 `gthread` does (docs/benchmarks.md, "Webhook ingest"). `gthread` serves each request on one of
 `threads` OS threads per worker, with nothing patched; it is there for sites that cannot run
 gevent next to other code of theirs.
