@@ -1,8 +1,9 @@
 """`python app.py serve` under each gunicorn worker model it offers (`[server].worker_class`).
 
-Both store every concurrent signed delivery exactly once, and in both a delivery waiting for its
-turn at the SQLite file (another process committing) leaves the process free to answer others.
-With gevent that second property is not given: all requests of a worker share one OS thread.
+Both store every concurrent signed delivery exactly once; in both a delivery waiting for its
+turn at the SQLite file (another process committing) leaves the process free to answer others
+(with gevent that is not given: all requests of a worker share one OS thread); and in both the
+survey page, with its form and CSRF token, takes a caller's answer once.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from storage.models import InboxEvent, Job
+from storage.models import InboxEvent, Job, SurveyResponse
+from surveys.respondents import SimulatedRespondents, find_survey_links
 from tests.reliability.deployment import SimulatorSpec
 from tests.reliability.waiting import wait_for
 from tests.webhooks.helpers import fixture_body
@@ -95,3 +97,44 @@ def test_a_delivery_waiting_for_another_process_commit_does_not_hold_up_other_re
             fcntl.flock(turn.fileno(), fcntl.LOCK_UN)
         answer = waiting.result(timeout=60)
     assert answer.status_code == 202 and answer.json()["status"] == "stored"
+
+
+def survey_link_on_an_incident(deployment) -> str | None:
+    """The first survey link the service has put in a customer-visible incident comment."""
+    user, password = deployment.agent("snow")
+    url = deployment.sims["snow"].url
+    for job in deployment.jobs("send_survey"):
+        if job.outcome != "sent":
+            continue
+        sys_id = job.ticket_key.split(":", 1)[1]
+        rows = requests.get(f"{url}/api/now/table/sys_journal_field", auth=(user, password), timeout=10,
+                            params={"sysparm_query": f"element=comments^element_id={sys_id}"}).json()["result"]
+        for row in rows:
+            links = find_survey_links(row["value"])
+            if links:
+                return links[0]
+    return None
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_a_survey_link_is_answered_once_through_the_served_page(deployment_factory, worker_class):
+    deployment = deployment_factory([SimulatorSpec("snow", "servicenow")],
+                                    config={"server": {"worker_class": worker_class, "workers": 2}})
+    deployment.serve()
+    deployment.worker("worker-1")
+    link = None
+    for _ in range(8):  # the simulator's scenario resolves incidents as it goes
+        for _ in range(6):
+            deployment.sims["snow"].admin("POST", "/scenario/advance")
+        deployment.wait_settled()
+        link = survey_link_on_an_incident(deployment)
+        if link:
+            break
+    assert link and link.startswith(deployment.url + "/s/"), link
+
+    answer = SimulatedRespondents(seed=3).answer(link, mood="bad")
+    assert answer.status == "answered"
+    assert SimulatedRespondents(seed=4).answer(link).status == "already_answered"
+    with deployment.sessions() as session:
+        ratings = session.scalars(select(SurveyResponse.rating)).all()
+    assert ratings == [answer.rating]
