@@ -196,6 +196,9 @@ def cmd_serve(args) -> int:
                "--timeout", str(settings.server.timeout_s),
                "--chdir", str(ROOT),
                "--access-logfile", "-",
+               # gunicorn's control socket (in the user's home) is unused here, and two serve
+               # processes on one host would take the same path.
+               "--no-control-socket",
                "app:create_app()"]
     os.execvpe(command[0], command, env)
     return 0  # pragma: no cover - execvpe does not return

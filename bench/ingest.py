@@ -213,7 +213,7 @@ class Gunicorn:
         self.log_path = log_path
         self.log = open(log_path, "w")
         command = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", *gunicorn_worker_options(server),
-                   "--chdir", str(ROOT), "--log-level", "info", app_spec]
+                   "--chdir", str(ROOT), "--log-level", "info", "--no-control-socket", app_spec]
         if config_module:
             command[3:3] = ["-c", f"python:{config_module}"]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)

@@ -34,7 +34,9 @@ def deploy(deployment_factory, worker_class: str, workers: int):
                                     config={"server": {"worker_class": worker_class, "workers": workers,
                                                        "threads": 8, "worker_connections": 64}})
     serve = deployment.serve()
-    assert f"Using worker: {worker_class}" in serve.log_text()
+    started = serve.log_text()
+    assert f"Using worker: {worker_class}" in started
+    assert "Control socket" not in started   # nothing listens that serve does not use
     return deployment, serve
 
 
