@@ -10,11 +10,10 @@ gevent by itself).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import sqlite3
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker

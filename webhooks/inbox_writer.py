@@ -92,20 +92,21 @@ class SqliteWriterTurn:
 class _Waiting:
     """One request's event, its JSON text, and the lock it waits on (held from creation).
 
-    The writer thread settles it (new, duplicate or failed) and then releases it: the request
-    thread reads the outcome only after the release.
+    The writer settles it (new, duplicate or failed) and then releases it: the request reads the
+    outcome only after the release.
     """
 
     __slots__ = ("event", "encoded", "done", "settled", "stored", "error")
 
     def __init__(self, event: TicketEvent):
         self.event = event
-        # Serialised here, in the request thread, not while the writer holds the database.
+        # Serialised here, in the request, not while the writer holds the database.
         self.encoded = encode_event(event)
-        # A plain lock, not a threading.Event: creating, releasing and waiting on it stays in C.
+        # A plain lock, not a threading.Event: creating, releasing and waiting on it stays in
+        # compiled code (CPython's lock, or gevent's under gevent workers).
         self.done = threading.Lock()
         self.done.acquire()
-        self.settled = False    # touched by the writer thread only
+        self.settled = False    # touched by the writer only
         self.stored: bool | None = None
         self.error: BaseException | None = None
 
@@ -116,11 +117,12 @@ class _Waiting:
 
 
 class InboxWriter:
-    """Stores events for request threads, committing concurrent ones together.
+    """Stores events for concurrent requests, committing them together.
 
     `store(event)` blocks until the transaction holding `event` has committed (True: new,
-    False: duplicate) or failed (InboxUnavailable). The thread starts on first use, in the process
-    that uses it, so a writer created before gunicorn forks works in every worker.
+    False: duplicate) or failed (InboxUnavailable). The writer thread (a greenlet under gevent)
+    starts on first use, in the process that uses it, so a writer created before gunicorn forks
+    works in every worker.
     """
 
     def __init__(self, sessions: sessionmaker[Session], *, wait_s: float = 25.0, max_batch: int = 500,
@@ -187,7 +189,7 @@ class InboxWriter:
                 for item in batch:
                     item.settle(error=exc)
                 log.exception("webhook.inbox_writer_failed")
-            # Released after the turn: the next writer need not wait for these threads' wake-ups.
+            # Released after the turn: the next writer need not wait for these requests' wake-ups.
             for item in batch:
                 item.done.release()
 
