@@ -36,6 +36,8 @@ from typing import Iterable, Sequence
 
 import requests
 
+from settings.model import ServerSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA_DIR = ROOT.parent / "shared" / "data"
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -59,7 +61,7 @@ class ServiceTuning:
     """
 
     serve_workers: int = 2
-    serve_worker_class: str = "gevent"  # [server].worker_class; gthread uses serve_threads
+    serve_worker_class: str = ServerSettings.worker_class  # the service's default; gthread uses serve_threads
     serve_threads: int = 4
     worker_processes: int = 1
     worker_concurrency: int = 2

@@ -430,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="`app.py worker` processes")
     parser.add_argument("--concurrency", type=int, default=2, help="job loops per worker process")
     parser.add_argument("--poll-interval", type=float, default=0.05, help="[worker] poll_interval_s")
-    parser.add_argument("--serve-worker-class", choices=("gevent", "gthread"), default="gevent",
-                        help="[server].worker_class of `app.py serve`")
+    parser.add_argument("--serve-worker-class", choices=("gevent", "gthread"),
+                        default=ServiceTuning.serve_worker_class,
+                        help="[server].worker_class of `app.py serve` (default: %(default)s, the service's)")
     parser.add_argument("--postgres-url", default=None, metavar="URL",
                         help="run the service on this PostgreSQL database (a fresh schema, dropped after "
                              "the run) instead of a SQLite file, e.g. postgresql://127.0.0.1:5432/test")
